@@ -1,0 +1,173 @@
+"""Command line: `python -m bot run | parse | score | check-config | db upgrade`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+
+BUNDLED_EXPORT = Path("examples/corpus/result.json")
+
+
+class CliError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Community liaison bot: group-chat reports become tickets for grid workers.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="serve the configured chats; with no token, play the offline demo",
+        description="Serve the configured chats. With no TELEGRAM_BOT_TOKEN the bot plays the "
+        "bundled sample chat into the local database and prints what it would do.",
+    )
+    run.add_argument("--export", type=Path, default=None,
+                     help=f"chat export the demo replays (default: {BUNDLED_EXPORT})")
+
+    parse = commands.add_parser(
+        "parse", help="print the reports the parser finds in a Telegram chat export (JSON lines)"
+    )
+    parse.add_argument("export", type=Path, help="Telegram Desktop 'Export chat history' JSON")
+    parse.add_argument("--community", type=Path, required=True, help="community YAML file")
+    parse.add_argument("--bot-username", default=None,
+                       help="the bot's @username; by default any mention of a *bot account counts")
+    parse.add_argument("--explain", action="store_true",
+                       help="add the parser's confidence and reasons to each line")
+
+    score = commands.add_parser("score", help="score the parser on a labelled chat export")
+    score.add_argument("export", type=Path, help="Telegram Desktop 'Export chat history' JSON")
+    score.add_argument("--labels", type=Path, required=True, help="labels.json for the export")
+    score.add_argument("--community", type=Path, required=True, help="community YAML file")
+    score.add_argument("--details", action="store_true",
+                       help="list missed, spurious and wrongly labelled reports")
+
+    check = commands.add_parser("check-config", help="validate community YAML files")
+    check.add_argument("files", nargs="*", type=Path,
+                       help="files to check (default: COMMUNITY_CONFIG)")
+
+    database = commands.add_parser("db", help="database maintenance")
+    database_commands = database.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    database_commands.add_parser("upgrade", help="apply migrations to DATABASE_URL")
+    return parser
+
+
+def _parse_command(args: argparse.Namespace) -> int:
+    from bot.export import read_export
+    from bot.reports_from_export import detect_reports
+    from handlers.community import load_community
+    from handlers.parsing.report_parser import ReportParser
+
+    parser = ReportParser(load_community(args.community))
+    messages = read_export(args.export, bot_username=args.bot_username)
+    for report in detect_reports(messages, parser):
+        row = report.as_json_row()
+        if args.explain:
+            row["confidence"] = report.verdict.confidence
+            row["reasons"] = list(report.verdict.reasons)
+        print(json.dumps(row, ensure_ascii=False))
+    return 0
+
+
+def _score_command(args: argparse.Namespace) -> int:
+    from bot.export import read_export
+    from bot.reports_from_export import detect_reports
+    from bot.scoring import load_labels, score_reports
+    from handlers.community import load_community
+    from handlers.parsing.report_parser import ReportParser
+
+    parser = ReportParser(load_community(args.community))
+    messages = read_export(args.export)
+    labels = load_labels(args.labels)
+    rows = [report.as_json_row() for report in detect_reports(messages, parser)]
+    result = score_reports(rows, labels)
+    for name, value in result.summary().items():
+        print(f"{name:>18}: {value}")
+    if args.details:
+        print("missed:", result.missed)
+        print("spurious:", result.spurious)
+        for owner, name, predicted, expected in result.wrong_fields:
+            print(f"wrong {name} on {owner}: predicted {predicted!r}, labelled {expected!r}")
+    return 0
+
+
+def _check_config_command(args: argparse.Namespace) -> int:
+    from handlers.community import load_communities
+
+    paths = [str(p) for p in args.files] or _settings().community_config_paths
+    for community in load_communities([str(p) for p in paths]):
+        grids = len(community.grids)
+        print(f"ok: {community.community.id} ({community.community.name}), {grids} grids")
+    return 0
+
+
+def _db_command(args: argparse.Namespace) -> int:
+    from storage.database import upgrade_database
+
+    settings = _settings()
+    asyncio.run(upgrade_database(settings.database_url))
+    print("database is at the latest migration")
+    return 0
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if settings.telegram_enabled:
+        raise CliError(
+            "serving Telegram is not available in this version yet; "
+            "unset TELEGRAM_BOT_TOKEN to run the offline demo"
+        )
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(settings, export_path=args.export or BUNDLED_EXPORT))
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    from bot.settings import describe_settings_error, load_settings
+
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        raise CliError(f"settings: {describe_settings_error(exc)}") from None
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": _run_command,
+    "parse": _parse_command,
+    "score": _score_command,
+    "check-config": _check_config_command,
+    "db": _db_command,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    from bot.export import ExportError
+    from bot.scoring import LabelsError
+    from handlers.community import CommunityConfigError
+
+    args = _build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except (CliError, CommunityConfigError, ExportError, LabelsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Shared fixtures: the bundled sample community and message builders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from handlers.community import CommunityConfig, load_community
+from handlers.messages import (
+    Attachment,
+    AttachmentKind,
+    ChatKind,
+    GeoPoint,
+    Incoming,
+    Platform,
+    Sender,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_COMMUNITY = REPO_ROOT / "examples" / "community.yaml"
+SAMPLE_EXPORT = REPO_ROOT / "examples" / "corpus" / "result.json"
+SAMPLE_LABELS = REPO_ROOT / "examples" / "corpus" / "labels.json"
+START = datetime(2023, 7, 10, 8, 0, tzinfo=UTC)
+
+MessageFactory = Callable[..., Incoming]
+
+
+@pytest.fixture(scope="session")
+def sample_community() -> CommunityConfig:
+    return load_community(SAMPLE_COMMUNITY)
+
+
+@pytest.fixture
+def make_message() -> MessageFactory:
+    """Build a group message from a rider; keyword arguments override the defaults."""
+    counter = iter(range(1, 10_000))
+
+    def build(text: str = "", *, sender: str = "7000001", seconds: int = 0, photos: int = 0,
+              video: bool = False, location: tuple[float, float] | None = None,
+              album: str | None = None, **overrides: object) -> Incoming:
+        attachments = tuple(
+            Attachment(kind=AttachmentKind.PHOTO, file_id=f"photo-{i}") for i in range(photos)
+        ) + ((Attachment(kind=AttachmentKind.VIDEO, file_id="video"),) if video else ())
+        fields: dict[str, object] = {
+            "platform": Platform.TELEGRAM,
+            "chat_id": "tg:-1001000000001",
+            "chat_kind": ChatKind.GROUP,
+            "sender": Sender(user_id=sender, display_name="骑手"),
+            "message_id": str(next(counter)),
+            "sent_at": START + timedelta(seconds=seconds),
+            "text": text,
+            "attachments": attachments,
+            "location": GeoPoint(latitude=location[0], longitude=location[1]) if location else None,
+            "album_id": album,
+        }
+        fields.update(overrides)
+        return Incoming(**fields)  # type: ignore[arg-type]
+
+    return build

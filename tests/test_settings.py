@@ -1,0 +1,160 @@
+"""Settings: defaults, environment and .env overrides, secrets kept out of every rendering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bot.settings import Settings, describe_settings_error, load_settings, mask_url_password
+
+ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
+TOKEN = "123456:AAF-very-secret-token"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Hide the developer's environment and .env: run in an empty directory."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults() -> None:
+    settings = load_settings()
+    assert settings.telegram_bot_token is None
+    assert settings.telegram_api_base_url == "https://api.telegram.org"
+    assert settings.telegram_webhook_url is None
+    assert settings.telegram_webhook_listen == "127.0.0.1"
+    assert settings.telegram_webhook_port == 8443
+    assert settings.database_url == "sqlite+aiosqlite:///./data/bot.db"
+    assert settings.community_config_paths == [Path("examples/community.yaml")]
+    assert settings.media_dir == Path("data/media")
+    assert settings.media_max_bytes == 20 * 1024 * 1024
+    assert settings.log_level == "INFO"
+    assert settings.wecom_api_base_url == "https://qyapi.weixin.qq.com"
+    assert (settings.wecom_callback_listen, settings.wecom_callback_port) == ("127.0.0.1", 8080)
+    assert not settings.telegram_enabled
+    assert not settings.wecom_enabled
+
+
+def test_env_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", "http://127.0.0.1:8081/")
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_PORT", "9443")
+    monkeypatch.setenv("COMMUNITY_CONFIG", " a.yaml, conf/b.yaml ,")
+    monkeypatch.setenv("MEDIA_MAX_BYTES", "1000")
+    monkeypatch.setenv("log_level", "debug")
+    monkeypatch.setenv("WECOM_AGENT_ID", "1000002")
+    settings = load_settings(env_file=None)
+    assert settings.telegram_bot_token is not None
+    assert settings.telegram_bot_token.get_secret_value() == TOKEN
+    assert settings.telegram_enabled
+    assert settings.telegram_api_base_url == "http://127.0.0.1:8081"
+    assert settings.telegram_base_url == "http://127.0.0.1:8081/bot"
+    assert settings.telegram_base_file_url == "http://127.0.0.1:8081/file/bot"
+    assert settings.telegram_webhook_port == 9443
+    assert settings.community_config_paths == [Path("a.yaml"), Path("conf/b.yaml")]
+    assert settings.media_max_bytes == 1000
+    assert settings.log_level == "DEBUG"
+    assert settings.wecom_agent_id == 1000002
+
+
+def test_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text(
+        "TELEGRAM_BOT_TOKEN=from-file\nLOG_LEVEL=WARNING\nUNRELATED=1\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("LOG_LEVEL", "ERROR")
+    settings = load_settings()
+    assert settings.telegram_bot_token is not None
+    assert settings.telegram_bot_token.get_secret_value() == "from-file"
+    assert settings.log_level == "ERROR"  # the real environment wins over the file
+    assert load_settings(env_file=None).telegram_bot_token is None
+
+
+def test_env_example_gives_the_defaults() -> None:
+    assert load_settings(env_file=str(ENV_EXAMPLE)) == load_settings(env_file=None)
+
+
+def test_env_example_lists_every_setting() -> None:
+    text = ENV_EXAMPLE.read_text(encoding="utf-8")
+    names = {line.split("=", 1)[0] for line in text.splitlines() if line and line[0] != "#"}
+    assert names == {name.upper() for name in Settings.model_fields}
+
+
+def _secret_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "hook-secret-42")
+    monkeypatch.setenv("WECOM_CORP_ID", "ww0123")
+    monkeypatch.setenv("WECOM_SECRET", "wecom-app-secret")
+    monkeypatch.setenv("WECOM_TOKEN", "wecom-callback-token")
+    monkeypatch.setenv("WECOM_AES_KEY", "k" * 43)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://bot:db-pass-9@db:5432/bot")
+    return load_settings(env_file=None)
+
+
+def test_secrets_never_rendered(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _secret_settings(monkeypatch)
+    assert settings.wecom_enabled
+    secrets = [TOKEN, "hook-secret-42", "wecom-app-secret", "wecom-callback-token", "k" * 43]
+    renderings = [
+        repr(settings),
+        str(settings),
+        settings.model_dump_json(),
+        str(settings.model_dump(mode="json")),
+        str(settings.redacted()),
+    ]
+    for text in renderings:
+        for secret in [*secrets, "db-pass-9"]:
+            assert secret not in text
+    assert "postgresql+asyncpg://bot:" in settings.redacted()["database_url"]
+    assert settings.database_url.endswith("db-pass-9@db:5432/bot")  # the real value stays usable
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("postgresql+asyncpg://u:p@ss@h/db", "postgresql+asyncpg://u:**********@h/db"),
+        ("postgresql://u@h/db", "postgresql://u@h/db"),
+        ("sqlite+aiosqlite:///./data/bot.db", "sqlite+aiosqlite:///./data/bot.db"),
+    ],
+)
+def test_mask_url_password(url: str, masked: str) -> None:
+    assert mask_url_password(url) == masked
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL: not a log level: 'LOUD'"),
+        ("TELEGRAM_WEBHOOK_PORT", "70000", "TELEGRAM_WEBHOOK_PORT: "),
+        ("WECOM_CALLBACK_PORT", "http", "WECOM_CALLBACK_PORT: "),
+        ("MEDIA_MAX_BYTES", "0", "MEDIA_MAX_BYTES: "),
+        ("TELEGRAM_API_BASE_URL", "api.telegram.org", "TELEGRAM_API_BASE_URL: must start with"),
+        ("TELEGRAM_WEBHOOK_SECRET", "has spaces", "TELEGRAM_WEBHOOK_SECRET: must be 1-256"),
+        ("WECOM_AES_KEY", "short", "WECOM_AES_KEY: an EncodingAESKey is exactly 43"),
+        ("COMMUNITY_CONFIG", " , ", "COMMUNITY_CONFIG: needs at least one"),
+    ],
+)
+def test_invalid_value_names_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as info:
+        load_settings(env_file=None)
+    description = describe_settings_error(info.value)
+    assert description.startswith(message)
+    if name.endswith(("SECRET", "KEY")):
+        assert value not in description
+        assert value not in str(info.value)
+
+
+def test_several_errors_one_line_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "LOUD")
+    monkeypatch.setenv("WECOM_AGENT_ID", "abc")
+    with pytest.raises(ValidationError) as info:
+        load_settings(env_file=None)
+    lines = describe_settings_error(info.value).splitlines()
+    assert [line.split(":", 1)[0] for line in lines] == ["LOG_LEVEL", "WECOM_AGENT_ID"]
