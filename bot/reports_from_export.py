@@ -16,9 +16,17 @@ class DetectedReport:
     """A report found in an export: the described message, its pieces and the verdict."""
 
     message: Incoming
-    message_ids: tuple[str, ...]
+    pieces: tuple[Incoming, ...]
     verdict: ParsedReport
-    attachment_count: int
+
+    @property
+    def message_ids(self) -> tuple[str, ...]:
+        ids = [self.message.message_id, *(p.message_id for p in self.pieces)]
+        return tuple(sorted(ids, key=_sort_key))
+
+    @property
+    def attachment_count(self) -> int:
+        return self.message.media_count + sum(p.media_count for p in self.pieces)
 
     def as_json_row(self) -> dict[str, Any]:
         """The row `python -m bot parse` prints for this report."""
@@ -43,13 +51,10 @@ def detect_reports(messages: Sequence[Incoming], parser: ReportParser) -> Iterat
     for message in messages:
         if message.is_media_only:
             continue
-        own_pieces = pieces.get(message.message_id, [])
-        merged = merge_pieces(message, own_pieces)
-        verdict = parser.parse(merged)
-        if not verdict.is_report:
-            continue
-        ids = sorted([message.message_id, *(p.message_id for p in own_pieces)], key=_sort_key)
-        yield DetectedReport(message, tuple(ids), verdict, merged.media_count)
+        own_pieces = tuple(pieces.get(message.message_id, ()))
+        verdict = parser.parse(merge_pieces(message, own_pieces))
+        if verdict.is_report:
+            yield DetectedReport(message, own_pieces, verdict)
 
 
 def _sort_key(message_id: str) -> tuple[int, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -11,38 +13,50 @@ from handlers.messages import Incoming
 PIECE_WINDOW = timedelta(minutes=2)
 
 
-def _same_author(a: Incoming, b: Incoming) -> bool:
-    return a.chat_id == b.chat_id and a.sender.user_id == b.sender.user_id
+Author = tuple[str, str]
 
 
-def _described_message_for(piece: Incoming, described: Sequence[Incoming],
-                           window: timedelta) -> Incoming | None:
-    """The same author's message with words that is nearest in time to a wordless piece."""
-    if piece.album_id:
-        for candidate in described:
-            if candidate.album_id == piece.album_id and _same_author(candidate, piece):
-                return candidate
-    nearby = [
-        m for m in described
-        if _same_author(m, piece) and abs(m.sent_at - piece.sent_at) <= window
-    ]
-    if not nearby:
-        return None
-    # On a tie the later message wins: people usually send the photo first, then say what it is.
-    return min(nearby, key=lambda m: (abs(m.sent_at - piece.sent_at), m.sent_at < piece.sent_at))
+def _author(message: Incoming) -> Author:
+    return (message.chat_id, message.sender.user_id)
+
+
+class _DescribedIndex:
+    """Messages with words, by author and time, to find a piece's owner without a full scan."""
+
+    def __init__(self, messages: Sequence[Incoming]) -> None:
+        self._by_author: dict[Author, list[Incoming]] = defaultdict(list)
+        self._by_album: dict[tuple[Author, str], Incoming] = {}
+        for message in sorted(messages, key=lambda m: m.sent_at):
+            self._by_author[_author(message)].append(message)
+            if message.album_id:
+                self._by_album.setdefault((_author(message), message.album_id), message)
+        self._times = {a: [m.sent_at for m in ms] for a, ms in self._by_author.items()}
+
+    def owner_of(self, piece: Incoming, window: timedelta) -> Incoming | None:
+        """The same author's worded message nearest in time (within the window), or the album's."""
+        author = _author(piece)
+        if piece.album_id and (author, piece.album_id) in self._by_album:
+            return self._by_album[(author, piece.album_id)]
+        times = self._times.get(author, [])
+        low = bisect_left(times, piece.sent_at - window)
+        high = bisect_right(times, piece.sent_at + window)
+        nearby = self._by_author[author][low:high]
+        if not nearby:
+            return None
+        # On a tie the later message wins: people usually send the photo first, then say what it is.
+        return min(nearby, key=lambda m: (abs(m.sent_at - piece.sent_at), m.sent_at < piece.sent_at))
 
 
 def assign_pieces(messages: Sequence[Incoming],
                   window: timedelta = PIECE_WINDOW) -> dict[str, list[Incoming]]:
     """Map each described message's id to the wordless photos, videos and pins that belong to it."""
-    described = [m for m in messages if not m.is_media_only]
+    index = _DescribedIndex([m for m in messages if not m.is_media_only])
     pieces: dict[str, list[Incoming]] = {}
     for message in messages:
-        if not message.is_media_only:
-            continue
-        owner = _described_message_for(message, described, window)
-        if owner is not None:
-            pieces.setdefault(owner.message_id, []).append(message)
+        if message.is_media_only:
+            owner = index.owner_of(message, window)
+            if owner is not None:
+                pieces.setdefault(owner.message_id, []).append(message)
     return pieces
 
 

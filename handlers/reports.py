@@ -1,0 +1,143 @@
+"""Report intake: a parsed report becomes a ticket, once, routed to its grid's worker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.community import CommunityConfig, PersonConfig, Role
+from handlers.messages import AttachmentKind, Incoming
+from handlers.parsing.report_parser import ParsedReport
+from storage.inbound import claim_inbound_message, get_processed_message, link_inbound_message_to_ticket
+from storage.models import AttachmentKind as StoredAttachmentKind
+from storage.models import Person, PersonRole, Ticket
+from storage.people import upsert_person
+from storage.tickets import add_attachment, create_ticket, get_ticket
+
+_STORED_KINDS = {
+    AttachmentKind.PHOTO: StoredAttachmentKind.PHOTO,
+    AttachmentKind.VIDEO: StoredAttachmentKind.VIDEO,
+    AttachmentKind.VOICE: StoredAttachmentKind.VOICE,
+    AttachmentKind.FILE: StoredAttachmentKind.FILE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    """The ticket a report produced, and whether this call created it."""
+
+    ticket: Ticket | None
+    created: bool
+    assignee: PersonConfig | None = None
+
+
+def _person_role(role: Role | None) -> PersonRole:
+    return PersonRole(role.value) if role is not None else PersonRole.RESIDENT
+
+
+async def _reporter(session: AsyncSession, community: CommunityConfig,
+                    message: Incoming) -> Person:
+    platform = message.platform.value
+    return await upsert_person(
+        session,
+        community_id=community.community.id,
+        display_name=message.sender.display_name or message.sender.user_id,
+        role=_person_role(community.role_of(platform, message.sender.user_id)),
+        platform=platform,
+        platform_user_id=message.sender.user_id,
+        language=message.sender.language,
+    )
+
+
+async def _worker_account(session: AsyncSession, community: CommunityConfig,
+                          worker: PersonConfig, platform: str) -> Person | None:
+    """The stored person for a configured grid worker, on whichever platform they are known."""
+    accounts = dict(worker.ids())
+    user_id = accounts.get(platform) or next(iter(accounts.values()), None)
+    if user_id is None:
+        return None
+    chosen = platform if platform in accounts else next(iter(accounts))
+    return await upsert_person(
+        session, community_id=community.community.id, display_name=worker.name,
+        role=PersonRole.GRID_WORKER, platform=chosen, platform_user_id=user_id,
+    )
+
+
+def due_times(community: CommunityConfig, *, urgent: bool,
+              now: datetime) -> tuple[datetime, datetime]:
+    """When the ticket must be acknowledged and resolved, from the service levels."""
+    levels = community.service_levels
+    acknowledge = levels.acknowledge.urgent if urgent else levels.acknowledge.normal
+    resolve = levels.resolve.urgent if urgent else levels.resolve.normal
+    return now + timedelta(minutes=acknowledge), now + timedelta(minutes=resolve)
+
+
+async def take_report(session: AsyncSession, *, community: CommunityConfig, message: Incoming,
+                      verdict: ParsedReport, now: datetime,
+                      pieces: Sequence[Incoming] = ()) -> IntakeResult:
+    """Create the ticket for a report; a message seen before returns its existing ticket."""
+    platform = message.platform.value
+    if not await claim_inbound_message(session, platform=platform, chat_id=message.chat_id,
+                                       message_id=message.message_id, now=now):
+        return IntakeResult(await _existing_ticket(session, message), created=False)
+    reporter = await _reporter(session, community, message)
+    workers = community.workers_of(verdict.grid_id) if verdict.grid_id else []
+    assignee = workers[0] if workers else None
+    assignee_person = (await _worker_account(session, community, assignee, platform)
+                       if assignee else None)
+    ack_due, resolve_due = due_times(community, urgent=verdict.urgent, now=now)
+    location = message.location or next((p.location for p in pieces if p.location), None)
+    ticket = await create_ticket(
+        session,
+        community_id=community.community.id,
+        category=verdict.category or "other",
+        urgent=verdict.urgent,
+        description=message.text,
+        source_platform=platform,
+        source_chat_id=message.chat_id,
+        source_message_id=message.message_id,
+        now=now,
+        grid_id=verdict.grid_id,
+        reporter_id=reporter.id,
+        assignee_id=assignee_person.id if assignee_person else None,
+        place_text=verdict.place_text,
+        latitude=location.latitude if location else None,
+        longitude=location.longitude if location else None,
+        ack_due_at=ack_due,
+        resolve_due_at=resolve_due,
+    )
+    await _record_sources(session, ticket, message, pieces, now)
+    return IntakeResult(ticket, created=True, assignee=assignee)
+
+
+async def _record_sources(session: AsyncSession, ticket: Ticket, message: Incoming,
+                          pieces: Sequence[Incoming], now: datetime) -> None:
+    """Link the message and its pieces to the ticket and keep every media file id."""
+    platform = message.platform.value
+    await link_inbound_message_to_ticket(session, platform=platform, chat_id=message.chat_id,
+                                         message_id=message.message_id, ticket_id=ticket.id)
+    for piece in pieces:
+        if await claim_inbound_message(session, platform=platform, chat_id=piece.chat_id,
+                                       message_id=piece.message_id, now=now):
+            await link_inbound_message_to_ticket(session, platform=platform,
+                                                 chat_id=piece.chat_id,
+                                                 message_id=piece.message_id,
+                                                 ticket_id=ticket.id)
+    for source in (message, *pieces):
+        for attachment in source.attachments:
+            kind = _STORED_KINDS.get(attachment.kind)
+            if kind is not None:
+                await add_attachment(session, ticket_id=ticket.id, kind=kind, platform=platform,
+                                     file_id=attachment.file_id, now=now,
+                                     size_bytes=attachment.size_bytes)
+
+
+async def _existing_ticket(session: AsyncSession, message: Incoming) -> Ticket | None:
+    record = await get_processed_message(session, platform=message.platform.value,
+                                         chat_id=message.chat_id, message_id=message.message_id)
+    if record is None or record.ticket_id is None:
+        return None
+    return await get_ticket(session, ticket_id=record.ticket_id)
