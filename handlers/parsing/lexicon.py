@@ -34,31 +34,40 @@ CATEGORY_CUES: dict[str, tuple[Cue, ...]] = {
         (r"(电瓶车|电动车|电车|插线板|飞线|拉线).{0,16}充电|充电.{0,10}(楼道|楼梯|电线|插线板)", 3),
         (r"楼道.{0,16}消防通道|消防通道.{0,8}(堆|占)|堆.{0,16}消防通道", 2),
         (r"危险|隐患|安全|不安全|要出事|出人命", 1.5),
+        (r"(好|太|很|蛮|非常|特别|真|超)危险", 1),
+        (r"(下面|底下|下头)就?是.{0,3}(江|河|湖|水|人行道|马路|步道|路|人)", 1.5),
+        (r"高空抛物|(楼上|窗|阳台).{0,8}(往下|朝下)?(丢|扔|抛|泼)|差一点就?砸", 3),
+        (r"(线|电线).{0,6}(看得到|露出|外露|裸露)|配电箱|电箱|电表箱", 2.5),
         (r"烧起来|火灾|灭火器", 2),
-        (r"hanging loose|loose|could fall|might fall|fall on|falling|collapse|exposed wire"
-         r"|sparks?\b|smoke|smoking|gas leak|fire hazard|dangerous|danger", 2.5),
+        (r"\b(hanging loose|loose|could fall|might fall|fall on|falling|collapsed?|exposed wires?"
+         r"|sparks?|smoke|smoking|gas leak|fire hazard|dangerous|danger|sticking out|sharp edges?"
+         r"|could (hurt|injure)|get hurt|thrown from)\b|smells? (of|like) gas|gas smell", 2.5),
     ),
     "facility_damage": cues(
-        (r"坏了|坏掉|坏的|损坏|故障|失灵|不亮|不灵|没反应|抬不起来|关不上|打不开|锁不上|停运|停用", 2),
+        (r"坏了|坏掉|坏的|损坏|故障|失灵|不亮|不灵|没反应|抬不起来|关不上|关不拢|打不开|锁不上|停运|停用"
+         r"|不制冷|不出水|没冷气|冷气也?不够", 2),
         (r"(路灯|楼道灯|灯|电梯|门禁|道闸|闸|快递柜|长椅|座椅|椅子|栏杆|护栏|扶手|水管|管子|"
-         r"消防栓|铁丝网|围栏|健身器材|滑梯|秋千|屏幕|单元门|大门|水龙头|监控|充电桩|排水沟|下水道)"
+         r"消防栓|铁丝网|围栏|健身器材|滑梯|秋千|屏幕|单元门|大门|水龙头|监控|充电桩|排水沟|下水道|"
+         r"空调|门锁|门|窗|水箱|水泵|宣传栏|座位|台阶|地砖)"
          r".{0,12}(坏|黑|断|破|漏|堵|歪|不亮|闪|没反应|裂|锈|松|掉)", 2.5),
         (r"(灯|路灯).{0,6}(全黑|都黑|黑了|黑漆漆|不亮|闪)|黑漆漆|摸黑", 2),
         (r"电梯.{0,8}(停|坏|困|故障|卡)", 3),
-        (r"漏水|渗水|冒水|爆管|积水|淹了|水一直", 2),
+        (r"漏水|渗水|冒水|滴水|爆管|积水|淹了|水一直", 2),
         (r"(路面|地面|马路|路上).{0,6}(塌|坑|陷|裂)|大坑|坑洼|塌陷|陷进去", 3),
         (r"破了个?洞|断了一根|碎了", 1.5),
-        (r"street ?light|light.{0,20}(out|dark|flicker)|flicker|lift|elevator|broken|leak"
-         r"|pothole|not working|out of order|went.{0,12}dark|grinding|stops between", 2.5),
+        (r"\b(broken|leak(s|ing)?|pothole|not working|out of order|flicker(s|ing)?|grinding"
+         r"|stops between|(doesn't|does not|won't|can't) (lock|close|open|work)|dead for)\b"
+         r"|\b(light|lamp)s?\b.{0,32}\b(out|dark|dead)\b|went.{0,12}dark|pitch (black|dark)", 2.5),
+        (r"\b(street ?lights?|street ?lamps?|lifts?|elevators?|door|gate|fence|railing|bench)\b", 1),
     ),
     "sanitation": cues(
         (r"垃圾|废品|纸壳|竹签|一次性碗|餐盒", 2),
         (r"(满|溢)出来|溢出|冒尖|没人收|没人清|没人扫|(垃圾|桶).{0,6}没人?倒|清运", 2),
         (r"臭|异味|味道好冲|股味|恶臭|苍蝇|老鼠|蟑螂|蚊子", 1.5),
-        (r"污水|黑水|化粪池|粪水|粪|狗屎|屎|呕吐|下水井|污水井|死(老鼠|猫|狗|鸟)", 2.5),
+        (r"污水|黑水|脏水|臭水|化粪池|粪水|粪|狗屎|屎|尿|呕吐|下水井|污水井|死(老鼠|猫|狗|鸟)", 2.5),
         (r"流浪(猫|狗)", 1.5),
-        (r"garbage|trash|rubbish|litter|waste|dumped|stinks?|smell|sewage|overflow|rats?\b"
-         r"|dog (poo|poop|mess)", 2.5),
+        (r"\b(garbage|trash|rubbish|litter|waste|dumped|stinks?|smelly|sewage|overflowing|rats?"
+         r"|pee|urine|vomit|feces|dog (poo|poop|mess))\b", 2.5),
     ),
     "traffic_order": cues(
         (r"乱停|违停|违章停车|停到|停在.{0,6}(盲道|人行道|路上|门口|消防|通道)|堵门|把门堵|占道", 3),
@@ -70,13 +79,17 @@ CATEGORY_CUES: dict[str, tuple[Cue, ...]] = {
         (r"堵得|进不去|出不来|过不去|进不了站|挡住|卸货", 1.5),
         (r"绕.{0,4}走|绕行|绕道", 1),
         (r"湘[a-z]|车牌", 1),
-        (r"blocking|blocked|parked|parking on|double.?park|occupy|occupied|traffic jam", 2.5),
+        (r"\b(blocking|blocked|parked|parking on|double.?parked|occupy|occupied|traffic jam)\b", 2.5),
+        (r"\b(bikes?|cars?|scooters?|vehicles?|stalls?|trucks?)\b.{0,30}\b(everywhere|on the "
+         r"(pavement|sidewalk|footpath))\b|\bwalk on the road\b", 2.5),
     ),
     "noise_nuisance": cues(
-        (r"噪音|扰民|吵醒|太吵|好吵|吵得|吵死|睡不着|觉都没得睡|没法睡|吵闹", 3),
+        (r"噪音|扰民|吵醒|太吵|好吵|吵得|吵死|睡不着|觉都没得睡|没法睡|吵闹|喧哗|吆五喝六|划拳", 3),
+        (r"(搞|闹|吵|唱|喝)到.{0,3}(一|两|三|凌晨|半夜|\d)", 1.5),
         (r"音响|麦克风|唱歌|广场舞|电钻|打钻|冲击钻|施工|装修.{0,10}(响|吵|钻|敲)|拍球声|大喊大叫|喇叭", 2),
         (r"(半夜|深夜|凌晨|晚上|快\s*12点|十二点|11点|十一点|12点).{0,20}(还在|还有|打|吵|响|装修|施工)", 1.5),
-        (r"noise|noisy|loud|drilling|music|karaoke|construction.{0,20}night|\d{1,2}(:\d\d)?\s*pm", 2.5),
+        (r"\b(noise|noisy|loud|drilling|music|karaoke|shouting|barking)\b"
+         r"|construction.{0,20}night|\d{1,2}(:\d\d)?\s*pm", 2.5),
     ),
     "greenery": cues(
         (r"修剪|剪一下|砍一下|枝丫.{0,10}(伸|长|挡)|伸到.{0,6}(阳台|窗)", 3),
@@ -84,30 +97,34 @@ CATEGORY_CUES: dict[str, tuple[Cue, ...]] = {
         (r"绿化带|草坪|花坛|树木|歪脖子树|樟树|大树", 1.5),
         (r"树.{0,8}(歪|倒伏|枯死|死了|虫)", 1.5),
         (r"挖了种菜|种菜", 2),
-        (r"tree|branches?|prune|pruning|overgrown|lawn|grass|flower bed", 2),
+        (r"浇水|枯黄|枯了|叶子黄|没人打理|没人管理", 1.5),
+        (r"\b(trees?|branch(es)?|prune|pruning|overgrown|lawn|grass|flower ?beds?|hedges?)\b", 2),
     ),
     "vulnerable_person": cues(
         (r"(老人|爹爹|奶奶|爷爷|婆婆|阿姨|大爷|伯伯|老太|残疾|孕妇).{0,20}(一个人住|独居|摔|晕倒|倒在|"
-         r"没人接|联系不上|几天没|没出门|不舒服|走丢|迷路|糊涂)", 3),
+         r"没人接|联系不上|几天没|没出门|不舒服|走丢|迷路|糊涂|腿脚不|行动不便|瘫|生病)", 3),
         (r"一个人住|独居|空巢|孤寡", 2),
         (r"晕倒|昏倒|昏迷|摔了一跤|摔倒|倒在地上|躺在|不省人事|打了120|叫了120|救护车", 3),
         (r"(小孩|小朋友|孩子|娃娃|儿童).{0,12}(走丢|找不到|哭|一个人)|找不到(爸爸|妈妈|家人)|走失", 3),
         (r"困难|交不上|住院|帮一把|低保|生活困难|没饭吃", 2),
         (r"电话.{0,6}没人接|打.{0,6}电话.{0,6}(没人接|不接)|上门看", 1.5),
-        (r"lying|unresponsive|not responding|isn't responding|collapsed|fainted|fallen"
-         r"|lost child|alone for days|need help|not seen for", 2.5),
-        (r"elderly|old (man|woman|lady)|lives alone|disabled", 1),
+        (r"\b(lying|unresponsive|not responding|isn't responding|collapsed|fainted|fallen"
+         r"|lost child|alone for days|need help|not seen for)\b", 2.5),
+        (r"\b(elderly|old (man|woman|lady)|lives alone|disabled)\b", 1),
     ),
     "neighbourhood_dispute": cues(
         (r"(楼上|楼下|隔壁|邻居|对门).{0,12}(漏水|渗水|吵|占|堆|装冇人|不开门|不理)", 3),
         (r"吵起来|吵架|打架|推搡|纠纷|动手|骂起来|调解|协调", 3),
+        (r"(讲|说)了.{0,8}(骂人|跟我吵|吵|凶|不理|不听|不改)|还骂人", 3),
+        (r"堆在.{0,4}(公共)?(楼道|过道|走廊)", 2),
         (r"(有户人家|那户人家|一户人家|那家人|两家人)", 1.5),
         (r"门口堆满|过道.{0,6}(堆|占|侧着)|公共过道|楼道.{0,6}堆满", 2),
         (r"(有户人家|那户|一户|邻居|楼上|楼下|对门).{0,10}(门口|过道|楼道|走廊).{0,4}(堆|占)", 3),
-        (r"neighbou?r.{0,20}(leak|fight|quarrel|block)|dispute|quarrel", 2.5),
+        (r"\bneighbou?rs?\b.{0,20}(leak|fight|quarrel|block)|\b(dispute|quarrel)", 2.5),
     ),
     "other": cues(
-        (r"收费|收钱|收.{0,2}\d+.{0,2}(块|元)|乱收|合理不|不合理", 2),
+        (r"收费|收钱|收.{0,2}\d+.{0,2}(块|元)|乱收|合理不|不合理|(停车费|物业费|管理费|租金).{0,6}涨|涨价", 2),
+        (r"(装|安装|加装|增设|配)一?个.{0,6}(快递柜|路灯|监控|摄像头|充电桩|垃圾桶|座椅|减速带|栏杆)", 2),
         (r"小偷|偷车|偷东西|被偷|可疑|陌生人|巡逻|治安", 2),
         (r"没水|停水|停电|饮水机|桶装水|没人换", 1.5),
     ),
@@ -116,12 +133,12 @@ CATEGORY_CUES: dict[str, tuple[Cue, ...]] = {
 REQUEST = re.compile(
     r"麻烦.{0,8}(看|处理|来|安排|协调|管|清|修|派|巡|问|上门)|请.{0,6}(处理|安排|来|看|修|清)"
     r"|能不能|能否|帮忙|帮下忙|管一?管|管一下|来人|派人|安排人|找人|快来|报修|处理一下"
-    r"|网格员|社区|物业.{0,4}(管|看|处理|来)|有没有人管|没人管|谁来管"
+    r"|网格员|社区|物业.{0,4}(管|看|处理|来)|有没有人管|没人管|谁来管|(哪个|谁)出来解释|给个说法"
     r"|could (someone|you|anyone)|can (someone|you|anyone)|please|take a look|should check"
     r"|need(s)? help|needs? (fixing|attention)|someone should|look into"
 )
 COMPLAINT = re.compile(
-    r"又|还是|好几天|两天|三天|几天|一直|没人|老是|总是|天天|每天|一整|全部|一大|好多|越来越"
+    r"又|还是|好几天|两天|三天|几天|一直|没人|没见人|老是|总是|天天|每天|一整|全部|一大|好多|越来越"
     r"|for days|again|still|every (day|night)|for an hour"
 )
 URGENT = re.compile(
@@ -129,10 +146,12 @@ URGENT = re.compile(
     r"|urgent|asap|emergency|right now|immediately"
 )
 NOT_URGENT = re.compile(
-    r"不急|不着急|不紧急|没大事|没什么大事|没有大碍|不是很急|有空|有时间再|not urgent|no rush|no hurry"
+    r"不急|不着急|不紧急|没大事|没什么大事|没有大碍|不是(很|蛮|太|特别|好)?急|有空|有时间再"
+    r"|not urgent|no rush|no hurry"
 )
 ATTENTION_ONLY = re.compile(
-    r"^(看这里|看这|看看|你们看|大家看|看一下|这里|这个|这|看|look|look here|see this|this)[!！。.?？~～\s]*$"
+    r"^(?=\S)(你们|大家|快)*(看看|看一下|看下|瞧瞧|看)?(这里|这个|这儿|这)?[!！。.?？~～\s]*$"
+    r"|^(look|look here|see this|this|check this( out)?)[!.?\s]*$"
 )
 
 AD = re.compile(
@@ -155,9 +174,10 @@ PERSONAL_OWNER = re.compile(
 )
 LOST_ITEM = re.compile(r"掉了个|丢了|跑丢|走丢了|不见了.{0,6}联系我|捡到")
 PERSON_AT_RISK = re.compile(r"老人|爹爹|奶奶|爷爷|小孩|小朋友|孩子|阿姨|大爷|elderly|child|kid")
-QUESTION = re.compile(r"[?？]|吗|呢|么子|什么|几点|哪天|哪里|怎么|是不是|有没有|能不能|when|where|what|how")
+QUESTION = re.compile(r"[?？]|吗|呢|么子|什么|几点|哪天|哪里|怎么|是不是|有没有|\b(when|where|what|how)\b")
 EVENT_TALK = re.compile(
-    r"电影|理发|运动会|夜话|活动|讲座|报名|比赛|拔河|签到|开始了|几点开始|sign up|event|movie|haircut"
+    r"电影|理发|运动会|夜话|活动(?!中心|室)|讲座|报名|比赛|拔河|签到|开始了|几点开始"
+    r"|\b(sign up|event|movie|haircut)\b"
 )
 
 

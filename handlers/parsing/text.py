@@ -21,6 +21,7 @@ _TYPOS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"消防通到"), "消防通道"),
     (re.compile(r"楼到(?=的|里|灯)"), "楼道"),
     (re.compile(r"电[平屏]车"), "电瓶车"),
+    (re.compile(r"电[悌梯剃]"), "电梯"),
     (re.compile(r"井[钙概]"), "井盖"),
     (re.compile(r"冇"), "没"),
     (re.compile(r"哒(?=[，。！？!?,.\s]|$)"), "了"),
@@ -28,10 +29,9 @@ _TYPOS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 # Degree complements ("笑得我要从车上掉下来", "热得要着火") describe feelings, not hazards.
 _FIGURATIVE = (
-    re.compile(
-        r"(?:笑|哭|热|冷|吓|累|饿|气|困|忙|晒|急|乐|激动|感动|开心|高兴|打|跑|送|忙)"
-        r"(?:得|到)(?:我|人|要|都|快|直)[^，。！？!?,;；\n]*"
-    ),
+    re.compile(r"(?:笑|哭|热|冷|吓|累|饿|气|困|晒|急|乐|激动|感动|开心|高兴)得[^，。！？!?,;；\n]*"),
+    re.compile(r"(?:打|跑|送|忙|笑|哭)(?:得|到)(?:我|人|要|都|快|直)[^，。！？!?,;；\n]*"),
+    re.compile(r"气炸了?|炸毛"),
     re.compile(r"(?:笑|热|累|饿|气|困|忙|晒|吓)死(?:了|我了|人了)?"),
     re.compile(r"魂都[^，。！？!?,]*|眼睛都要[^，。！？!?,]*|人都裂开[^，。！？!?,]*|要炸了"),
 )
