@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from handlers.community import CommunityConfig, load_community
 from handlers.messages import (
@@ -18,6 +19,8 @@ from handlers.messages import (
     Platform,
     Sender,
 )
+from storage.database import AsyncSession, create_engine, create_session_factory, upgrade_database
+from tests.storage.support import postgres_schema
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_COMMUNITY = REPO_ROOT / "examples" / "community.yaml"
@@ -26,6 +29,38 @@ SAMPLE_LABELS = REPO_ROOT / "examples" / "corpus" / "labels.json"
 START = datetime(2023, 7, 10, 8, 0, tzinfo=UTC)
 
 MessageFactory = Callable[..., Incoming]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """URL of an empty, unmigrated database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'data' / 'bot.db'}"
+        return
+    async with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """Engine on a database migrated to the newest revision."""
+    await upgrade_database(database_url)
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_factory(engine)
+
+
+@pytest.fixture
+async def session(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    async with session_factory() as session:
+        yield session
 
 
 @pytest.fixture(scope="session")
@@ -38,9 +73,17 @@ def make_message() -> MessageFactory:
     """Build a group message from a rider; keyword arguments override the defaults."""
     counter = iter(range(1, 10_000))
 
-    def build(text: str = "", *, sender: str = "7000001", seconds: int = 0, photos: int = 0,
-              video: bool = False, location: tuple[float, float] | None = None,
-              album: str | None = None, **overrides: object) -> Incoming:
+    def build(
+        text: str = "",
+        *,
+        sender: str = "7000001",
+        seconds: int = 0,
+        photos: int = 0,
+        video: bool = False,
+        location: tuple[float, float] | None = None,
+        album: str | None = None,
+        **overrides: object,
+    ) -> Incoming:
         attachments = tuple(
             Attachment(kind=AttachmentKind.PHOTO, file_id=f"photo-{i}") for i in range(photos)
         ) + ((Attachment(kind=AttachmentKind.VIDEO, file_id="video"),) if video else ())

@@ -1,0 +1,255 @@
+"""Tickets: creation with per-community numbers, queries, description edits, attachments, audit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.column_types import require_aware
+from storage.models import (
+    OPEN_STATUSES,
+    TICKET_NUMBER_CONSTRAINT,
+    AttachmentKind,
+    Ticket,
+    TicketAction,
+    TicketAttachment,
+    TicketEvent,
+    TicketStatus,
+)
+
+# Each failed attempt means another transaction took the number; it then commits or gives up,
+# so a handful of retries covers bursts of concurrent reports in one community.
+TICKET_NUMBER_ATTEMPTS = 10
+
+
+async def create_ticket(
+    session: AsyncSession,
+    *,
+    community_id: str,
+    category: str,
+    urgent: bool,
+    description: str,
+    source_platform: str,
+    source_chat_id: str,
+    source_message_id: str,
+    now: datetime,
+    grid_id: str | None = None,
+    reporter_id: uuid.UUID | None = None,
+    assignee_id: uuid.UUID | None = None,
+    place_text: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    ack_due_at: datetime | None = None,
+    resolve_due_at: datetime | None = None,
+) -> Ticket:
+    """Insert a ticket with the community's next number and its "created" audit event."""
+    created_at = require_aware(now, name="now")
+    status = TicketStatus.REPORTED if assignee_id is None else TicketStatus.ASSIGNED
+    for attempt in range(1, TICKET_NUMBER_ATTEMPTS + 1):
+        ticket = Ticket(
+            community_id=community_id,
+            number=await _next_ticket_number(session, community_id),
+            category=category,
+            urgent=urgent,
+            status=status,
+            grid_id=grid_id,
+            assignee_id=assignee_id,
+            reporter_id=reporter_id,
+            place_text=place_text,
+            latitude=latitude,
+            longitude=longitude,
+            description=description,
+            source_platform=source_platform,
+            source_chat_id=source_chat_id,
+            source_message_id=source_message_id,
+            created_at=created_at,
+            updated_at=created_at,
+            ack_due_at=ack_due_at,
+            resolve_due_at=resolve_due_at,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(ticket)
+        except IntegrityError as error:
+            if not _is_ticket_number_conflict(error) or attempt == TICKET_NUMBER_ATTEMPTS:
+                raise
+            continue
+        record_ticket_event(
+            session, ticket=ticket, action=TicketAction.CREATED, at=created_at, to_status=status
+        )
+        await session.flush()
+        return ticket
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+async def _next_ticket_number(session: AsyncSession, community_id: str) -> int:
+    statement = select(func.coalesce(func.max(Ticket.number), 0)).where(
+        Ticket.community_id == community_id
+    )
+    highest: int = (await session.exec(statement)).one()
+    return highest + 1
+
+
+def _is_ticket_number_conflict(error: IntegrityError) -> bool:
+    message = str(error.orig)
+    # PostgreSQL names the constraint; SQLite names the columns.
+    return TICKET_NUMBER_CONSTRAINT in message or "ticket.community_id, ticket.number" in message
+
+
+def record_ticket_event(
+    session: AsyncSession,
+    *,
+    ticket: Ticket,
+    action: TicketAction,
+    at: datetime,
+    actor_id: uuid.UUID | None = None,
+    platform: str | None = None,
+    from_status: TicketStatus | None = None,
+    to_status: TicketStatus | None = None,
+    note: str | None = None,
+) -> TicketEvent:
+    """Add an audit row for `ticket` to the session (flushed with the caller's next flush)."""
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        at=at,
+        actor_id=actor_id,
+        platform=platform,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+    )
+    session.add(event)
+    return event
+
+
+async def get_ticket(session: AsyncSession, *, ticket_id: uuid.UUID) -> Ticket | None:
+    """A ticket by id, or None."""
+    return await session.get(Ticket, ticket_id)
+
+
+async def get_ticket_by_number(
+    session: AsyncSession, *, community_id: str, number: int
+) -> Ticket | None:
+    """A ticket by its human-readable number within a community, or None."""
+    statement = select(Ticket).where(Ticket.community_id == community_id, Ticket.number == number)
+    return (await session.exec(statement)).first()
+
+
+async def list_open_tickets(
+    session: AsyncSession, *, community_id: str, grid_id: str | None = None
+) -> list[Ticket]:
+    """Tickets still needing work (not resolved, closed, rejected or duplicate), oldest first."""
+    statement = select(Ticket).where(
+        Ticket.community_id == community_id, col(Ticket.status).in_(OPEN_STATUSES)
+    )
+    if grid_id is not None:
+        statement = statement.where(Ticket.grid_id == grid_id)
+    statement = statement.order_by(col(Ticket.created_at), col(Ticket.number))
+    return list(await session.exec(statement))
+
+
+async def list_tickets_for_reporter(
+    session: AsyncSession, *, reporter_id: uuid.UUID, open_only: bool = False
+) -> list[Ticket]:
+    """Tickets a person reported, newest first."""
+    statement = select(Ticket).where(Ticket.reporter_id == reporter_id)
+    if open_only:
+        statement = statement.where(col(Ticket.status).in_(OPEN_STATUSES))
+    statement = statement.order_by(col(Ticket.created_at).desc(), col(Ticket.number).desc())
+    return list(await session.exec(statement))
+
+
+async def list_tickets_for_assignee(
+    session: AsyncSession, *, assignee_id: uuid.UUID, open_only: bool = True
+) -> list[Ticket]:
+    """A worker's tickets, oldest first (their queue); only open ones unless told otherwise."""
+    statement = select(Ticket).where(Ticket.assignee_id == assignee_id)
+    if open_only:
+        statement = statement.where(col(Ticket.status).in_(OPEN_STATUSES))
+    statement = statement.order_by(col(Ticket.created_at), col(Ticket.number))
+    return list(await session.exec(statement))
+
+
+async def update_ticket_description(
+    session: AsyncSession,
+    *,
+    ticket: Ticket,
+    new_text: str,
+    now: datetime,
+    actor_id: uuid.UUID | None = None,
+    platform: str | None = None,
+) -> TicketEvent:
+    """Replace the description; the audit event's note keeps the old text."""
+    at = require_aware(now, name="now")
+    event = record_ticket_event(
+        session,
+        ticket=ticket,
+        action=TicketAction.DESCRIPTION_UPDATED,
+        at=at,
+        actor_id=actor_id,
+        platform=platform,
+        note=ticket.description,
+    )
+    ticket.description = new_text
+    ticket.updated_at = at
+    session.add(ticket)
+    await session.flush()
+    return event
+
+
+async def ticket_history(session: AsyncSession, *, ticket_id: uuid.UUID) -> list[TicketEvent]:
+    """A ticket's audit events in the order they happened."""
+    statement = (
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket_id)
+        .order_by(col(TicketEvent.at), col(TicketEvent.id))
+    )
+    return list(await session.exec(statement))
+
+
+async def add_attachment(
+    session: AsyncSession,
+    *,
+    ticket_id: uuid.UUID,
+    kind: AttachmentKind,
+    platform: str,
+    file_id: str,
+    now: datetime,
+    sha256: str | None = None,
+    media_path: str | None = None,
+    size_bytes: int | None = None,
+    mime: str | None = None,
+) -> TicketAttachment:
+    """Attach a platform file (and optionally its stored copy) to a ticket."""
+    attachment = TicketAttachment(
+        ticket_id=ticket_id,
+        kind=kind,
+        platform=platform,
+        file_id=file_id,
+        sha256=sha256,
+        media_path=media_path,
+        size_bytes=size_bytes,
+        mime=mime,
+        created_at=require_aware(now, name="now"),
+    )
+    session.add(attachment)
+    await session.flush()
+    return attachment
+
+
+async def list_attachments(
+    session: AsyncSession, *, ticket_id: uuid.UUID
+) -> list[TicketAttachment]:
+    """A ticket's attachments in the order they were added."""
+    statement = (
+        select(TicketAttachment)
+        .where(TicketAttachment.ticket_id == ticket_id)
+        .order_by(col(TicketAttachment.id))
+    )
+    return list(await session.exec(statement))
