@@ -57,11 +57,15 @@ def main() -> None:
         pipeline_rates.append(len(messages) / (time.perf_counter() - started))
 
     parse_rate = statistics.median(parse_rates)
-    print(f"parser benchmark ({pinning}; {len(worded)} worded messages per pass, "
-          f"{args.rounds} passes, median)")
+    print(
+        f"parser benchmark ({pinning}; {len(worded)} worded messages per pass, "
+        f"{args.rounds} passes, median)"
+    )
     print(f"  parser set-up for the community : {build_ms:8.1f} ms")
-    print(f"  parse one message               : {parse_rate:8.0f} msg/s "
-          f"({1e6 / parse_rate:.0f} µs each)")
+    print(
+        f"  parse one message               : {parse_rate:8.0f} msg/s "
+        f"({1e6 / parse_rate:.0f} µs each)"
+    )
     print(f"  export pipeline (group + parse) : {statistics.median(pipeline_rates):8.0f} msg/s")
 
 

@@ -9,6 +9,10 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 EXIT_BAD_INPUT = 2
 
@@ -32,29 +36,41 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Serve the configured chats. With no TELEGRAM_BOT_TOKEN the bot plays the "
         "bundled sample chat into the local database and prints what it would do.",
     )
-    run.add_argument("--export", type=Path, default=None,
-                     help=f"chat export the demo replays (default: {BUNDLED_EXPORT})")
+    run.add_argument(
+        "--export",
+        type=Path,
+        default=None,
+        help=f"chat export the demo replays (default: {BUNDLED_EXPORT})",
+    )
 
     parse = commands.add_parser(
         "parse", help="print the reports the parser finds in a Telegram chat export (JSON lines)"
     )
     parse.add_argument("export", type=Path, help="Telegram Desktop 'Export chat history' JSON")
     parse.add_argument("--community", type=Path, required=True, help="community YAML file")
-    parse.add_argument("--bot-username", default=None,
-                       help="the bot's @username; by default any mention of a *bot account counts")
-    parse.add_argument("--explain", action="store_true",
-                       help="add the parser's confidence and reasons to each line")
+    parse.add_argument(
+        "--bot-username",
+        default=None,
+        help="the bot's @username; by default any mention of a *bot account counts",
+    )
+    parse.add_argument(
+        "--explain",
+        action="store_true",
+        help="add the parser's confidence and reasons to each line",
+    )
 
     score = commands.add_parser("score", help="score the parser on a labelled chat export")
     score.add_argument("export", type=Path, help="Telegram Desktop 'Export chat history' JSON")
     score.add_argument("--labels", type=Path, required=True, help="labels.json for the export")
     score.add_argument("--community", type=Path, required=True, help="community YAML file")
-    score.add_argument("--details", action="store_true",
-                       help="list missed, spurious and wrongly labelled reports")
+    score.add_argument(
+        "--details", action="store_true", help="list missed, spurious and wrongly labelled reports"
+    )
 
     check = commands.add_parser("check-config", help="validate community YAML files")
-    check.add_argument("files", nargs="*", type=Path,
-                       help="files to check (default: COMMUNITY_CONFIG)")
+    check.add_argument(
+        "files", nargs="*", type=Path, help="files to check (default: COMMUNITY_CONFIG)"
+    )
 
     database = commands.add_parser("db", help="database maintenance")
     database_commands = database.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -132,7 +148,7 @@ def _run_command(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(settings, export_path=args.export or BUNDLED_EXPORT))
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from pydantic import ValidationError
 
     from bot.settings import describe_settings_error, load_settings

@@ -42,8 +42,10 @@ def _describe(community: CommunityConfig, report: DetectedReport, result: Intake
     due = _local(community, ticket.ack_due_at) if ticket.ack_due_at else "—"
     state = "新建" if result.created else "已存在(未重复建单)"
     place = f" · 地点「{verdict.place_text}」" if verdict.place_text else ""
-    return (f"   → 工单 #{ticket.number} [{state}] {category} · {urgency} · {where}{place}{media}"
-            f" · 处理人 {handler} · 确认时限 {due}")
+    return (
+        f"   → 工单 #{ticket.number} [{state}] {category} · {urgency} · {where}{place}{media}"
+        f" · 处理人 {handler} · 确认时限 {due}"
+    )
 
 
 async def run_demo(settings: Settings, *, export_path: Path, echo: Printer = print) -> int:
@@ -55,26 +57,36 @@ async def run_demo(settings: Settings, *, export_path: Path, echo: Printer = pri
     await upgrade_database(settings.database_url)
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
-    echo(f"演示 / demo: 没有设置 TELEGRAM_BOT_TOKEN，回放 {export_path}（{len(messages)} 条消息）"
-         f"到 {mask_url_password(settings.database_url)}；不会向任何平台发送消息。")
+    echo(
+        f"演示 / demo: 没有设置 TELEGRAM_BOT_TOKEN，回放 {export_path}（{len(messages)} 条消息）"
+        f"到 {mask_url_password(settings.database_url)}；不会向任何平台发送消息。"
+    )
     echo(f"社区 {community.community.name}，{len(community.grids)} 个网格\n")
     counts: Counter[str] = Counter()
     try:
         for report in detect_reports(messages, parser):
             message = report.message
             async with sessions() as session, session.begin():
-                result = await take_report(session, community=community, message=message,
-                                           verdict=report.verdict, now=message.sent_at,
-                                           pieces=report.pieces)
+                result = await take_report(
+                    session,
+                    community=community,
+                    message=message,
+                    verdict=report.verdict,
+                    now=message.sent_at,
+                    pieces=report.pieces,
+                )
             counts["created" if result.created else "existing"] += 1
             counts["urgent"] += bool(report.verdict.urgent)
             counts["no_grid"] += report.verdict.grid_id is None
-            echo(f"[{_local(community, message.sent_at)}] {message.sender.display_name}：{message.text}")
+            sent = _local(community, message.sent_at)
+            echo(f"[{sent}] {message.sender.display_name}：{message.text}")
             echo(_describe(community, report, result))
     finally:
         await engine.dispose()
     reports = counts["created"] + counts["existing"]
-    echo(f"\n{len(messages)} 条消息 → {reports} 条报事（新建 {counts['created']}，"
-         f"已存在 {counts['existing']}；紧急 {counts['urgent']}，网格未知 {counts['no_grid']}）；"
-         f"其余 {len(messages) - reports} 条为闲聊、问答或通知。")
+    echo(
+        f"\n{len(messages)} 条消息 → {reports} 条报事（新建 {counts['created']}，"
+        f"已存在 {counts['existing']}；紧急 {counts['urgent']}，网格未知 {counts['no_grid']}）；"
+        f"其余 {len(messages) - reports} 条为闲聊、问答或通知。"
+    )
     return 0

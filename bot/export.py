@@ -60,13 +60,17 @@ def _load_json(source: Path) -> Mapping[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ExportError(source, "", f"cannot read file ({exc})") from None
     except json.JSONDecodeError as exc:
-        raise ExportError(source, "", f"not valid JSON (line {exc.lineno}, column {exc.colno}: "
-                                      f"{exc.msg})") from None
+        raise ExportError(
+            source, "", f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
     if not isinstance(document, Mapping):
         raise ExportError(source, "", "top level is not a JSON object")
     if "messages" not in document:
-        hint = ("this is a whole-account export; export a single chat instead"
-                if "chats" in document else "is this a Telegram Desktop chat export?")
+        hint = (
+            "this is a whole-account export; export a single chat instead"
+            if "chats" in document
+            else "is this a Telegram Desktop chat export?"
+        )
         raise ExportError(source, "messages", f"missing ({hint})")
     if not isinstance(document["messages"], list):
         raise ExportError(source, "messages", "not a list")
@@ -85,8 +89,9 @@ def _chat_id(source: Path, document: Mapping[str, Any]) -> str:
     return f"tg:{raw_id}"
 
 
-def _to_incoming(source: Path, where: str, raw: Mapping[str, Any], chat_id: str,
-                 bot_username: str | None) -> Incoming:
+def _to_incoming(
+    source: Path, where: str, raw: Mapping[str, Any], chat_id: str, bot_username: str | None
+) -> Incoming:
     message_id = raw.get("id")
     if not isinstance(message_id, int):
         raise ExportError(source, f"{where}.id", f"not an integer: {message_id!r}")
@@ -143,8 +148,8 @@ def _user_id(raw: Mapping[str, Any]) -> str:
     """Telegram user id without the export's "user"/"channel" prefix."""
     from_id = str(raw.get("from_id") or raw.get("actor_id") or "")
     for prefix in ("user", "channel", "chat"):
-        if from_id.startswith(prefix) and from_id[len(prefix):].isdigit():
-            return from_id[len(prefix):]
+        if from_id.startswith(prefix) and from_id[len(prefix) :].isdigit():
+            return from_id[len(prefix) :]
     return from_id
 
 
@@ -154,20 +159,35 @@ def _sent_at(source: Path, where: str, raw: Mapping[str, Any]) -> datetime:
         try:
             return datetime.fromtimestamp(int(stamp), tz=UTC)
         except (TypeError, ValueError, OverflowError):
-            raise ExportError(source, f"{where}.date_unixtime", f"not a Unix time: {stamp!r}") from None
-    raise ExportError(source, f"{where}.date_unixtime", "missing (exports from Telegram Desktop "
-                      "since 2021 carry it)")
+            raise ExportError(
+                source, f"{where}.date_unixtime", f"not a Unix time: {stamp!r}"
+            ) from None
+    raise ExportError(
+        source,
+        f"{where}.date_unixtime",
+        "missing (exports from Telegram Desktop since 2021 carry it)",
+    )
 
 
 def _attachments(raw: Mapping[str, Any]) -> tuple[Attachment, ...]:
     if raw.get("photo"):
-        return (Attachment(kind=AttachmentKind.PHOTO, file_id=str(raw["photo"]),
-                           size_bytes=_int_or_none(raw.get("photo_file_size"))),)
+        return (
+            Attachment(
+                kind=AttachmentKind.PHOTO,
+                file_id=str(raw["photo"]),
+                size_bytes=_int_or_none(raw.get("photo_file_size")),
+            ),
+        )
     if raw.get("file") or raw.get("media_type"):
         kind = _MEDIA_KINDS.get(str(raw.get("media_type", "")), AttachmentKind.FILE)
-        return (Attachment(kind=kind, file_id=str(raw.get("file", "")),
-                           file_name=raw.get("file_name"),
-                           size_bytes=_int_or_none(raw.get("file_size"))),)
+        return (
+            Attachment(
+                kind=kind,
+                file_id=str(raw.get("file", "")),
+                file_name=raw.get("file_name"),
+                size_bytes=_int_or_none(raw.get("file_size")),
+            ),
+        )
     return ()
 
 

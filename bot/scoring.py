@@ -84,8 +84,9 @@ def report_units(labels: Mapping[int, Mapping[str, Any]]) -> dict[int, set[int]]
     return units
 
 
-def score_reports(rows: Iterable[Mapping[str, Any]],
-                  labels: Mapping[int, Mapping[str, Any]]) -> Score:
+def score_reports(
+    rows: Iterable[Mapping[str, Any]], labels: Mapping[int, Mapping[str, Any]]
+) -> Score:
     """Detection and field accuracy of parser rows (the `parse` command's JSON) against labels."""
     units = report_units(labels)
     unit_of = {member: owner for owner, members in units.items() for member in members}
@@ -111,8 +112,9 @@ def score_reports(rows: Iterable[Mapping[str, Any]],
     return score
 
 
-def _score_fields(score: Score, owner: int, label: Mapping[str, Any],
-                  row: Mapping[str, Any]) -> None:
+def _score_fields(
+    score: Score, owner: int, label: Mapping[str, Any], row: Mapping[str, Any]
+) -> None:
     for name in FIELDS:
         if row.get(name) == label.get(name):
             score.field_hits[name] += 1

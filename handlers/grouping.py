@@ -44,11 +44,14 @@ class _DescribedIndex:
         if not nearby:
             return None
         # On a tie the later message wins: people usually send the photo first, then say what it is.
-        return min(nearby, key=lambda m: (abs(m.sent_at - piece.sent_at), m.sent_at < piece.sent_at))
+        return min(
+            nearby, key=lambda m: (abs(m.sent_at - piece.sent_at), m.sent_at < piece.sent_at)
+        )
 
 
-def assign_pieces(messages: Sequence[Incoming],
-                  window: timedelta = PIECE_WINDOW) -> dict[str, list[Incoming]]:
+def assign_pieces(
+    messages: Sequence[Incoming], window: timedelta = PIECE_WINDOW
+) -> dict[str, list[Incoming]]:
     """Map each described message's id to the wordless photos, videos and pins that belong to it."""
     index = _DescribedIndex([m for m in messages if not m.is_media_only])
     pieces: dict[str, list[Incoming]] = {}

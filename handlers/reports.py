@@ -11,7 +11,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.community import CommunityConfig, PersonConfig, Role
 from handlers.messages import AttachmentKind, Incoming
 from handlers.parsing.report_parser import ParsedReport
-from storage.inbound import claim_inbound_message, get_processed_message, link_inbound_message_to_ticket
+from storage.inbound import (
+    claim_inbound_message,
+    get_processed_message,
+    link_inbound_message_to_ticket,
+)
 from storage.models import AttachmentKind as StoredAttachmentKind
 from storage.models import Person, PersonRole, Ticket
 from storage.people import upsert_person
@@ -38,8 +42,7 @@ def _person_role(role: Role | None) -> PersonRole:
     return PersonRole(role.value) if role is not None else PersonRole.RESIDENT
 
 
-async def _reporter(session: AsyncSession, community: CommunityConfig,
-                    message: Incoming) -> Person:
+async def _reporter(session: AsyncSession, community: CommunityConfig, message: Incoming) -> Person:
     platform = message.platform.value
     return await upsert_person(
         session,
@@ -52,8 +55,9 @@ async def _reporter(session: AsyncSession, community: CommunityConfig,
     )
 
 
-async def _worker_account(session: AsyncSession, community: CommunityConfig,
-                          worker: PersonConfig, platform: str) -> Person | None:
+async def _worker_account(
+    session: AsyncSession, community: CommunityConfig, worker: PersonConfig, platform: str
+) -> Person | None:
     """The stored person for a configured grid worker, on whichever platform they are known."""
     accounts = dict(worker.ids())
     user_id = accounts.get(platform) or next(iter(accounts.values()), None)
@@ -61,13 +65,18 @@ async def _worker_account(session: AsyncSession, community: CommunityConfig,
         return None
     chosen = platform if platform in accounts else next(iter(accounts))
     return await upsert_person(
-        session, community_id=community.community.id, display_name=worker.name,
-        role=PersonRole.GRID_WORKER, platform=chosen, platform_user_id=user_id,
+        session,
+        community_id=community.community.id,
+        display_name=worker.name,
+        role=PersonRole.GRID_WORKER,
+        platform=chosen,
+        platform_user_id=user_id,
     )
 
 
-def due_times(community: CommunityConfig, *, urgent: bool,
-              now: datetime) -> tuple[datetime, datetime]:
+def due_times(
+    community: CommunityConfig, *, urgent: bool, now: datetime
+) -> tuple[datetime, datetime]:
     """When the ticket must be acknowledged and resolved, from the service levels."""
     levels = community.service_levels
     acknowledge = levels.acknowledge.urgent if urgent else levels.acknowledge.normal
@@ -75,19 +84,27 @@ def due_times(community: CommunityConfig, *, urgent: bool,
     return now + timedelta(minutes=acknowledge), now + timedelta(minutes=resolve)
 
 
-async def take_report(session: AsyncSession, *, community: CommunityConfig, message: Incoming,
-                      verdict: ParsedReport, now: datetime,
-                      pieces: Sequence[Incoming] = ()) -> IntakeResult:
+async def take_report(
+    session: AsyncSession,
+    *,
+    community: CommunityConfig,
+    message: Incoming,
+    verdict: ParsedReport,
+    now: datetime,
+    pieces: Sequence[Incoming] = (),
+) -> IntakeResult:
     """Create the ticket for a report; a message seen before returns its existing ticket."""
     platform = message.platform.value
-    if not await claim_inbound_message(session, platform=platform, chat_id=message.chat_id,
-                                       message_id=message.message_id, now=now):
+    if not await claim_inbound_message(
+        session, platform=platform, chat_id=message.chat_id, message_id=message.message_id, now=now
+    ):
         return IntakeResult(await _existing_ticket(session, message), created=False)
     reporter = await _reporter(session, community, message)
     workers = community.workers_of(verdict.grid_id) if verdict.grid_id else []
     assignee = workers[0] if workers else None
-    assignee_person = (await _worker_account(session, community, assignee, platform)
-                       if assignee else None)
+    assignee_person = (
+        await _worker_account(session, community, assignee, platform) if assignee else None
+    )
     ack_due, resolve_due = due_times(community, urgent=verdict.urgent, now=now)
     location = message.location or next((p.location for p in pieces if p.location), None)
     ticket = await create_ticket(
@@ -113,31 +130,55 @@ async def take_report(session: AsyncSession, *, community: CommunityConfig, mess
     return IntakeResult(ticket, created=True, assignee=assignee)
 
 
-async def _record_sources(session: AsyncSession, ticket: Ticket, message: Incoming,
-                          pieces: Sequence[Incoming], now: datetime) -> None:
+async def _record_sources(
+    session: AsyncSession,
+    ticket: Ticket,
+    message: Incoming,
+    pieces: Sequence[Incoming],
+    now: datetime,
+) -> None:
     """Link the message and its pieces to the ticket and keep every media file id."""
     platform = message.platform.value
-    await link_inbound_message_to_ticket(session, platform=platform, chat_id=message.chat_id,
-                                         message_id=message.message_id, ticket_id=ticket.id)
+    await link_inbound_message_to_ticket(
+        session,
+        platform=platform,
+        chat_id=message.chat_id,
+        message_id=message.message_id,
+        ticket_id=ticket.id,
+    )
     for piece in pieces:
-        if await claim_inbound_message(session, platform=platform, chat_id=piece.chat_id,
-                                       message_id=piece.message_id, now=now):
-            await link_inbound_message_to_ticket(session, platform=platform,
-                                                 chat_id=piece.chat_id,
-                                                 message_id=piece.message_id,
-                                                 ticket_id=ticket.id)
+        if await claim_inbound_message(
+            session, platform=platform, chat_id=piece.chat_id, message_id=piece.message_id, now=now
+        ):
+            await link_inbound_message_to_ticket(
+                session,
+                platform=platform,
+                chat_id=piece.chat_id,
+                message_id=piece.message_id,
+                ticket_id=ticket.id,
+            )
     for source in (message, *pieces):
         for attachment in source.attachments:
             kind = _STORED_KINDS.get(attachment.kind)
             if kind is not None:
-                await add_attachment(session, ticket_id=ticket.id, kind=kind, platform=platform,
-                                     file_id=attachment.file_id, now=now,
-                                     size_bytes=attachment.size_bytes)
+                await add_attachment(
+                    session,
+                    ticket_id=ticket.id,
+                    kind=kind,
+                    platform=platform,
+                    file_id=attachment.file_id,
+                    now=now,
+                    size_bytes=attachment.size_bytes,
+                )
 
 
 async def _existing_ticket(session: AsyncSession, message: Incoming) -> Ticket | None:
-    record = await get_processed_message(session, platform=message.platform.value,
-                                         chat_id=message.chat_id, message_id=message.message_id)
+    record = await get_processed_message(
+        session,
+        platform=message.platform.value,
+        chat_id=message.chat_id,
+        message_id=message.message_id,
+    )
     if record is None or record.ticket_id is None:
         return None
     return await get_ticket(session, ticket_id=record.ticket_id)

@@ -1,1 +1,1 @@
-"""Scheduled jobs (reminders, SLA escalation, digests, outbox drain); filled in by the schedules issue."""
+"""Scheduled jobs: reminders, SLA escalation, digests, outbox drain (the schedules issue)."""

@@ -11,12 +11,20 @@ from pathlib import Path
 from tests.conftest import REPO_ROOT, SAMPLE_COMMUNITY, SAMPLE_EXPORT, SAMPLE_LABELS
 
 
-def run_cli(*args: str, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None
-            ) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WECOM_"))}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_help_lists_every_command() -> None:
@@ -31,16 +39,29 @@ def test_parse_prints_one_json_object_per_report() -> None:
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) >= 70
-    assert set(rows[0]) == {"message_id", "message_ids", "category", "urgent", "grid",
-                            "location", "attachments"}
+    assert set(rows[0]) == {
+        "message_id",
+        "message_ids",
+        "category",
+        "urgent",
+        "grid",
+        "location",
+        "attachments",
+    }
     album = next(r for r in rows if r["message_id"] == 20444)
     assert album["message_ids"] == [20444, 20445, 20446]
     assert album["attachments"] == 3
 
 
 def test_score_prints_the_figures() -> None:
-    result = run_cli("score", str(SAMPLE_EXPORT), "--labels", str(SAMPLE_LABELS),
-                     "--community", str(SAMPLE_COMMUNITY))
+    result = run_cli(
+        "score",
+        str(SAMPLE_EXPORT),
+        "--labels",
+        str(SAMPLE_LABELS),
+        "--community",
+        str(SAMPLE_COMMUNITY),
+    )
     assert result.returncode == 0, result.stderr
     assert "f1:" in result.stdout and "grid_accuracy:" in result.stdout
 

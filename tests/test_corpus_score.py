@@ -35,8 +35,9 @@ def test_sample_corpus_meets_the_targets() -> None:
 @pytest.mark.skipif(not (HELDOUT / "labels.json").exists(), reason="held-out chat not present")
 def test_heldout_chat_of_another_community_stays_usable() -> None:
     """A chat written without looking at the parser: a floor that catches overfitting."""
-    summary = score_chat(HELDOUT / "result.json", HELDOUT / "labels.json",
-                         HELDOUT / "community.yaml")
+    summary = score_chat(
+        HELDOUT / "result.json", HELDOUT / "labels.json", HELDOUT / "community.yaml"
+    )
     assert summary["f1"] >= 0.80
     assert summary["category_accuracy"] >= 0.75
     assert summary["grid_accuracy"] >= 0.75
@@ -45,12 +46,27 @@ def test_heldout_chat_of_another_community_stays_usable() -> None:
 def test_scoring_counts_units_once_and_spurious_rows() -> None:
     labels = load_labels(SAMPLE_LABELS)
     rows = [
-        {"message_id": 20428, "message_ids": [20428], "category": "safety_hazard",
-         "urgent": True, "grid": "G4"},
-        {"message_id": 20429, "message_ids": [20429], "category": "safety_hazard",
-         "urgent": True, "grid": "G4"},
-        {"message_id": 20419, "message_ids": [20419], "category": "other",
-         "urgent": False, "grid": None},
+        {
+            "message_id": 20428,
+            "message_ids": [20428],
+            "category": "safety_hazard",
+            "urgent": True,
+            "grid": "G4",
+        },
+        {
+            "message_id": 20429,
+            "message_ids": [20429],
+            "category": "safety_hazard",
+            "urgent": True,
+            "grid": "G4",
+        },
+        {
+            "message_id": 20419,
+            "message_ids": [20419],
+            "category": "other",
+            "urgent": False,
+            "grid": None,
+        },
     ]
     score = score_reports(rows, labels)
     assert score.true_positives == 1

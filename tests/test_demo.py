@@ -14,8 +14,10 @@ from tests.conftest import SAMPLE_COMMUNITY, SAMPLE_EXPORT
 
 
 async def test_demo_replays_the_sample_chat_once(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
-                        community_config=str(SAMPLE_COMMUNITY))
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+        community_config=str(SAMPLE_COMMUNITY),
+    )
     parser = ReportParser(load_community(SAMPLE_COMMUNITY))
     reports = sum(1 for _ in detect_reports(read_export(SAMPLE_EXPORT), parser))
     first: list[str] = []

@@ -21,8 +21,15 @@ def write_export(tmp_path: Path, messages: list[Any], **top: Any) -> Path:
 
 
 def message(**fields: Any) -> dict[str, Any]:
-    base = {"id": 1, "type": "message", "date": "2023-07-10T08:00:00",
-            "date_unixtime": "1688947200", "from": "骑手", "from_id": "user123", "text": ""}
+    base = {
+        "id": 1,
+        "type": "message",
+        "date": "2023-07-10T08:00:00",
+        "date_unixtime": "1688947200",
+        "from": "骑手",
+        "from_id": "user123",
+        "text": "",
+    }
     return base | fields
 
 
@@ -40,14 +47,25 @@ def test_the_sample_export_reads_every_user_message() -> None:
 
 
 def test_list_text_keeps_mentions_hashtags_and_commands(tmp_path: Path) -> None:
-    text = [{"type": "mention", "text": "@yangfan_ticket_bot"}, " 夜市北门有摊子占道 ",
-            {"type": "hashtag", "text": "#报事"}]
-    entities = [{"type": "mention", "text": "@yangfan_ticket_bot"},
-                {"type": "plain", "text": " 夜市北门有摊子占道 "},
-                {"type": "hashtag", "text": "#报事"}]
-    path = write_export(tmp_path, [message(text=text, text_entities=entities),
-                                   message(id=2, text=[{"type": "bot_command", "text": "/report@x_bot"}],
-                                           text_entities=[])])
+    text = [
+        {"type": "mention", "text": "@yangfan_ticket_bot"},
+        " 夜市北门有摊子占道 ",
+        {"type": "hashtag", "text": "#报事"},
+    ]
+    entities = [
+        {"type": "mention", "text": "@yangfan_ticket_bot"},
+        {"type": "plain", "text": " 夜市北门有摊子占道 "},
+        {"type": "hashtag", "text": "#报事"},
+    ]
+    path = write_export(
+        tmp_path,
+        [
+            message(text=text, text_entities=entities),
+            message(
+                id=2, text=[{"type": "bot_command", "text": "/report@x_bot"}], text_entities=[]
+            ),
+        ],
+    )
     first, second = read_export(path)
     assert first.text == "@yangfan_ticket_bot 夜市北门有摊子占道 #报事"
     assert first.mentions_bot
@@ -71,13 +89,19 @@ def test_a_mention_of_a_person_is_not_a_mention_of_the_bot(tmp_path: Path) -> No
         ('{"chats": {"list": []}}', "messages: missing (this is a whole-account export"),
         ('{"messages": {}}', "messages: not a list"),
         ('{"messages": [{"id": "x", "type": "message"}]}', "messages[0].id: not an integer"),
-        ('{"messages": [{"id": 1, "type": "message", "text": ""}]}',
-         "messages[0].date_unixtime: missing"),
-        ('{"messages": [{"id": 1, "type": "message", "text": 5, "date_unixtime": "1"}]}',
-         "messages[0].text: neither a string nor a list"),
-        ('{"messages": [{"id": 1, "type": "message", "text": "", "date_unixtime": "1",'
-         ' "location_information": {"latitude": 999, "longitude": 1}}]}',
-         "messages[0].location_information: out of range"),
+        (
+            '{"messages": [{"id": 1, "type": "message", "text": ""}]}',
+            "messages[0].date_unixtime: missing",
+        ),
+        (
+            '{"messages": [{"id": 1, "type": "message", "text": 5, "date_unixtime": "1"}]}',
+            "messages[0].text: neither a string nor a list",
+        ),
+        (
+            '{"messages": [{"id": 1, "type": "message", "text": "", "date_unixtime": "1",'
+            ' "location_information": {"latitude": 999, "longitude": 1}}]}',
+            "messages[0].location_information: out of range",
+        ),
     ],
 )
 def test_malformed_exports_name_the_file_and_field(

@@ -19,12 +19,20 @@ from tests.conftest import START, MessageFactory
 Sessions = async_sessionmaker[AsyncSession]
 
 
-async def intake(sessions: Sessions, community: CommunityConfig, message, pieces=()) -> IntakeResult:  # type: ignore[no-untyped-def]
+async def intake(
+    sessions: Sessions, community: CommunityConfig, message, pieces=()
+) -> IntakeResult:  # type: ignore[no-untyped-def]
     verdict = ReportParser(community).parse(message)
     assert verdict.is_report, verdict.reasons
     async with sessions() as session, session.begin():
-        return await take_report(session, community=community, message=message, verdict=verdict,
-                                 now=message.sent_at, pieces=pieces)
+        return await take_report(
+            session,
+            community=community,
+            message=message,
+            verdict=verdict,
+            now=message.sent_at,
+            pieces=pieces,
+        )
 
 
 async def test_a_photo_report_becomes_a_ticket_for_the_grid_worker(
@@ -70,8 +78,9 @@ async def test_pieces_are_linked_and_their_media_and_pin_kept(
     assert result.ticket is not None
     assert result.ticket.latitude == 28.1968
     async with session_factory() as session:
-        record = await get_processed_message(session, platform="tg", chat_id=pin.chat_id,
-                                             message_id=pin.message_id)
+        record = await get_processed_message(
+            session, platform="tg", chat_id=pin.chat_id, message_id=pin.message_id
+        )
         assert record is not None and record.ticket_id == result.ticket.id
         assert len(await list_attachments(session, ticket_id=result.ticket.id)) == 1
 
@@ -79,8 +88,9 @@ async def test_pieces_are_linked_and_their_media_and_pin_kept(
 async def test_a_report_without_a_grid_waits_for_staff(
     session_factory: Sessions, sample_community: CommunityConfig, make_message: MessageFactory
 ) -> None:
-    result = await intake(session_factory, sample_community,
-                          make_message("楼道灯又坏了，晚上黑漆漆的，没人来换"))
+    result = await intake(
+        session_factory, sample_community, make_message("楼道灯又坏了，晚上黑漆漆的，没人来换")
+    )
     assert result.ticket is not None
     assert result.ticket.grid_id is None
     assert result.ticket.assignee_id is None

@@ -79,10 +79,14 @@ def test_unknown_or_ambiguous_places_give_no_grid(
 def test_a_location_share_inside_a_grid_polygon_sets_the_grid(
     parser: ReportParser, make_message: MessageFactory
 ) -> None:
-    verdict = parser.parse(make_message("这里的电线掉下来了，快来人！", location=(28.1968, 113.0372)))
+    verdict = parser.parse(
+        make_message("这里的电线掉下来了，快来人！", location=(28.1968, 113.0372))
+    )
     assert verdict.is_report
     assert verdict.grid_id == "G4"
-    outside = parser.parse(make_message("这里的电线掉下来了，快来人！", location=(28.2041, 113.0416)))
+    outside = parser.parse(
+        make_message("这里的电线掉下来了，快来人！", location=(28.2041, 113.0416))
+    )
     assert outside.is_report
     assert outside.grid_id is None
 
@@ -138,7 +142,9 @@ def test_chatter_is_not_a_report(
 def test_staff_dispatch_is_not_a_new_report(
     parser: ReportParser, make_message: MessageFactory
 ) -> None:
-    dispatch = make_message("张敏你马上去夜市南门看看，广告牌松了，先把人疏散开！", sender="5000001")
+    dispatch = make_message(
+        "张敏你马上去夜市南门看看，广告牌松了，先把人疏散开！", sender="5000001"
+    )
     assert not parser.parse(dispatch).is_report
     citizen = make_message("夜市南门的广告牌松了，快来人疏散一下！", sender="7000009")
     assert parser.parse(citizen).is_report

@@ -18,7 +18,10 @@ def cues(*pairs: tuple[str, float]) -> tuple[Cue, ...]:
     return tuple((re.compile(pattern), weight) for pattern, weight in pairs)
 
 
-_FALLING_THING = r"(广告牌|招牌|牌子|灯箱|玻璃|窗户|雨棚|遮阳棚|架子|空调外机|花盆|树枝|枝丫|枝桠|灯杆|篮筐|脚手架|瓷砖|外墙)"
+_FALLING_THING = (
+    r"(广告牌|招牌|牌子|灯箱|玻璃|窗户|雨棚|遮阳棚|架子|空调外机|花盆|树枝|枝丫|枝桠|灯杆|篮筐"
+    r"|脚手架|瓷砖|外墙)"
+)
 
 CATEGORY_CUES: dict[str, tuple[Cue, ...]] = {
     "safety_hazard": cues(
@@ -30,7 +33,10 @@ CATEGORY_CUES: dict[str, tuple[Cue, ...]] = {
         (r"电线|漏电|裸露|火花|冒火|冒烟|烧焦|起火|着火了|失火|爆炸|燃气|煤气|天然气", 2.5),
         (r"井盖.{0,6}(没|不见|丢|缺|破|碎|翘|掀)|没有?井盖", 3),
         (r"钉子.{0,4}露|露.{0,4}钉子|玻璃碴|尖的", 2.5),
-        (r"(墙|围墙|雨棚|棚|脚手架|天花板|房子|屋顶|阳台).{0,8}(塌|裂|鼓起|倒塌)|要塌|会塌|怕是要塌", 3),
+        (
+            r"(墙|围墙|雨棚|棚|脚手架|天花板|房子|屋顶|阳台).{0,8}(塌|裂|鼓起|倒塌)|要塌|会塌|怕是要塌",
+            3,
+        ),
         (r"(电瓶车|电动车|电车|插线板|飞线|拉线).{0,16}充电|充电.{0,10}(楼道|楼梯|电线|插线板)", 3),
         (r"楼道.{0,16}消防通道|消防通道.{0,8}(堆|占)|堆.{0,16}消防通道", 2),
         (r"危险|隐患|安全|不安全|要出事|出人命", 1.5),
@@ -39,57 +45,103 @@ CATEGORY_CUES: dict[str, tuple[Cue, ...]] = {
         (r"高空抛物|(楼上|窗|阳台).{0,8}(往下|朝下)?(丢|扔|抛|泼)|差一点就?砸", 3),
         (r"(线|电线).{0,6}(看得到|露出|外露|裸露)|配电箱|电箱|电表箱", 2.5),
         (r"烧起来|火灾|灭火器", 2),
-        (r"\b(hanging loose|loose|could fall|might fall|fall on|falling|collapsed?|exposed wires?"
-         r"|sparks?|smoke|smoking|gas leak|fire hazard|dangerous|danger|sticking out|sharp edges?"
-         r"|could (hurt|injure)|get hurt|thrown from)\b|smells? (of|like) gas|gas smell", 2.5),
+        (
+            r"\b(hanging loose|loose|could fall|might fall|fall on|falling|collapsed?"
+            r"|exposed wires?|sparks?|smoke|smoking|gas leak|fire hazard|dangerous|danger"
+            r"|sticking out|sharp edges?"
+            r"|could (hurt|injure)|get hurt|thrown from)\b|smells? (of|like) gas|gas smell",
+            2.5,
+        ),
     ),
     "facility_damage": cues(
-        (r"坏了|坏掉|坏的|损坏|故障|失灵|不亮|不灵|没反应|抬不起来|关不上|关不拢|打不开|锁不上|停运|停用"
-         r"|不制冷|不出水|没冷气|冷气也?不够", 2),
-        (r"(路灯|楼道灯|灯|电梯|门禁|道闸|闸|快递柜|长椅|座椅|椅子|栏杆|护栏|扶手|水管|管子|"
-         r"消防栓|铁丝网|围栏|健身器材|滑梯|秋千|屏幕|单元门|大门|水龙头|监控|充电桩|排水沟|下水道|"
-         r"空调|门锁|门|窗|水箱|水泵|宣传栏|座位|台阶|地砖)"
-         r".{0,12}(坏|黑|断|破|漏|堵|歪|不亮|闪|没反应|裂|锈|松|掉)", 2.5),
+        (
+            r"坏了|坏掉|坏的|损坏|故障|失灵|不亮|不灵|没反应|抬不起来|关不上|关不拢|打不开|锁不上|停运|停用"
+            r"|不制冷|不出水|没冷气|冷气也?不够",
+            2,
+        ),
+        (
+            r"(路灯|楼道灯|灯|电梯|门禁|道闸|闸|快递柜|长椅|座椅|椅子|栏杆|护栏|扶手|水管|管子|"
+            r"消防栓|铁丝网|围栏|健身器材|滑梯|秋千|屏幕|单元门|大门|水龙头|监控|充电桩|排水沟|下水道|"
+            r"空调|门锁|门|窗|水箱|水泵|宣传栏|座位|台阶|地砖)"
+            r".{0,12}(坏|黑|断|破|漏|堵|歪|不亮|闪|没反应|裂|锈|松|掉)",
+            2.5,
+        ),
         (r"(灯|路灯).{0,6}(全黑|都黑|黑了|黑漆漆|不亮|闪)|黑漆漆|摸黑", 2),
         (r"电梯.{0,8}(停|坏|困|故障|卡)", 3),
         (r"漏水|渗水|冒水|滴水|爆管|积水|淹了|水一直", 2),
         (r"(路面|地面|马路|路上).{0,6}(塌|坑|陷|裂)|大坑|坑洼|塌陷|陷进去", 3),
         (r"破了个?洞|断了一根|碎了", 1.5),
-        (r"\b(broken|leak(s|ing)?|pothole|not working|out of order|flicker(s|ing)?|grinding"
-         r"|stops between|(doesn't|does not|won't|can't) (lock|close|open|work)|dead for)\b"
-         r"|\b(light|lamp)s?\b.{0,32}\b(out|dark|dead)\b|went.{0,12}dark|pitch (black|dark)", 2.5),
-        (r"\b(street ?lights?|street ?lamps?|lifts?|elevators?|door|gate|fence|railing|bench)\b", 1),
+        (
+            r"\b(broken|leak(s|ing)?|pothole|not working|out of order|flicker(s|ing)?|grinding"
+            r"|stops between|(doesn't|does not|won't|can't) (lock|close|open|work)|dead for)\b"
+            r"|\b(light|lamp)s?\b.{0,32}\b(out|dark|dead)\b|went.{0,12}dark|pitch (black|dark)",
+            2.5,
+        ),
+        (
+            r"\b(street ?lights?|street ?lamps?|lifts?|elevators?|door|gate|fence|railing|bench)\b",
+            1,
+        ),
     ),
     "sanitation": cues(
         (r"垃圾|废品|纸壳|竹签|一次性碗|餐盒", 2),
         (r"(满|溢)出来|溢出|冒尖|没人收|没人清|没人扫|(垃圾|桶).{0,6}没人?倒|清运", 2),
         (r"臭|异味|味道好冲|股味|恶臭|苍蝇|老鼠|蟑螂|蚊子", 1.5),
-        (r"污水|黑水|脏水|臭水|化粪池|粪水|粪|狗屎|屎|尿|呕吐|下水井|污水井|死(老鼠|猫|狗|鸟)", 2.5),
+        (
+            r"污水|黑水|脏水|臭水|化粪池|粪水|粪|狗屎|屎|尿|呕吐|下水井|污水井|死(老鼠|猫|狗|鸟)",
+            2.5,
+        ),
         (r"流浪(猫|狗)", 1.5),
-        (r"\b(garbage|trash|rubbish|litter|waste|dumped|stinks?|smelly|sewage|overflowing|rats?"
-         r"|pee|urine|vomit|feces|dog (poo|poop|mess))\b", 2.5),
+        (
+            r"\b(garbage|trash|rubbish|litter|waste|dumped|stinks?|smelly|sewage|overflowing|rats?"
+            r"|pee|urine|vomit|feces|dog (poo|poop|mess))\b",
+            2.5,
+        ),
     ),
     "traffic_order": cues(
-        (r"乱停|违停|违章停车|停到|停在.{0,6}(盲道|人行道|路上|门口|消防|通道)|堵门|把门堵|占道", 3),
+        (
+            r"乱停|违停|违章停车|停到|停在.{0,6}(盲道|人行道|路上|门口|消防|通道)|堵门|把门堵|占道",
+            3,
+        ),
         (r"消防通道.{0,16}(车|停|堵)|(车|停).{0,16}消防通道", 3),
-        (r"(货车|私家车|suv|小车|汽车|电动车|单车|共享单车|三轮车|面包车|卡车).{0,16}(堵|占|停|挡|倒了)", 2),
-        (r"(摊子|摊位|摊|桌子|沙子|砖头|建材|材料).{0,12}(摆到|摆在|占|堆).{0,10}(路|道|街|人行道|盲道|马路)", 3),
+        (
+            r"(货车|私家车|suv|小车|汽车|电动车|单车|共享单车|三轮车|面包车|卡车).{0,16}(堵|占|停|挡|倒了)",
+            2,
+        ),
+        (
+            r"(摊子|摊位|摊|桌子|沙子|砖头|建材|材料).{0,12}(摆到|摆在|占|堆).{0,10}(路|道|街|人行道|盲道|马路)",
+            3,
+        ),
         (r"占了.{0,4}(大半边|半边|整条|路)|路.{0,4}占|路.{0,3}(都|全)?堵|人行道.{0,6}占|盲道", 2),
         (r"堵死|堵车|塞车|交通堵塞|大堵", 2),
         (r"堵得|进不去|出不来|过不去|进不了站|挡住|卸货", 1.5),
         (r"绕.{0,4}走|绕行|绕道", 1),
         (r"湘[a-z]|车牌", 1),
-        (r"\b(blocking|blocked|parked|parking on|double.?parked|occupy|occupied|traffic jam)\b", 2.5),
-        (r"\b(bikes?|cars?|scooters?|vehicles?|stalls?|trucks?)\b.{0,30}\b(everywhere|on the "
-         r"(pavement|sidewalk|footpath))\b|\bwalk on the road\b", 2.5),
+        (
+            r"\b(blocking|blocked|parked|parking on|double.?parked|occupy|occupied|traffic jam)\b",
+            2.5,
+        ),
+        (
+            r"\b(bikes?|cars?|scooters?|vehicles?|stalls?|trucks?)\b.{0,30}\b(everywhere|on the "
+            r"(pavement|sidewalk|footpath))\b|\bwalk on the road\b",
+            2.5,
+        ),
     ),
     "noise_nuisance": cues(
         (r"噪音|扰民|吵醒|太吵|好吵|吵得|吵死|睡不着|觉都没得睡|没法睡|吵闹|喧哗|吆五喝六|划拳", 3),
         (r"(搞|闹|吵|唱|喝)到.{0,3}(一|两|三|凌晨|半夜|\d)", 1.5),
-        (r"音响|麦克风|唱歌|广场舞|电钻|打钻|冲击钻|施工|装修.{0,10}(响|吵|钻|敲)|拍球声|大喊大叫|喇叭", 2),
-        (r"(半夜|深夜|凌晨|晚上|快\s*12点|十二点|11点|十一点|12点).{0,20}(还在|还有|打|吵|响|装修|施工)", 1.5),
-        (r"\b(noise|noisy|loud|drilling|music|karaoke|shouting|barking)\b"
-         r"|construction.{0,20}night|\d{1,2}(:\d\d)?\s*pm", 2.5),
+        (
+            r"音响|麦克风|唱歌|广场舞|电钻|打钻|冲击钻|施工|装修.{0,10}(响|吵|钻|敲)|拍球声|大喊大叫|喇叭",
+            2,
+        ),
+        (
+            r"(半夜|深夜|凌晨|晚上|快\s*12点|十二点|11点|十一点|12点).{0,20}(还在|还有|打|吵|响|装修|施工)",
+            1.5,
+        ),
+        (
+            r"\b(noise|noisy|loud|drilling|music|karaoke|shouting|barking)\b"
+            r"|construction.{0,20}night|\d{1,2}(:\d\d)?\s*pm",
+            2.5,
+        ),
     ),
     "greenery": cues(
         (r"修剪|剪一下|砍一下|枝丫.{0,10}(伸|长|挡)|伸到.{0,6}(阳台|窗)", 3),
@@ -101,15 +153,24 @@ CATEGORY_CUES: dict[str, tuple[Cue, ...]] = {
         (r"\b(trees?|branch(es)?|prune|pruning|overgrown|lawn|grass|flower ?beds?|hedges?)\b", 2),
     ),
     "vulnerable_person": cues(
-        (r"(老人|爹爹|奶奶|爷爷|婆婆|阿姨|大爷|伯伯|老太|残疾|孕妇).{0,20}(一个人住|独居|摔|晕倒|倒在|"
-         r"没人接|联系不上|几天没|没出门|不舒服|走丢|迷路|糊涂|腿脚不|行动不便|瘫|生病)", 3),
+        (
+            r"(老人|爹爹|奶奶|爷爷|婆婆|阿姨|大爷|伯伯|老太|残疾|孕妇).{0,20}(一个人住|独居|摔|晕倒|倒在|"
+            r"没人接|联系不上|几天没|没出门|不舒服|走丢|迷路|糊涂|腿脚不|行动不便|瘫|生病)",
+            3,
+        ),
         (r"一个人住|独居|空巢|孤寡", 2),
         (r"晕倒|昏倒|昏迷|摔了一跤|摔倒|倒在地上|躺在|不省人事|打了120|叫了120|救护车", 3),
-        (r"(小孩|小朋友|孩子|娃娃|儿童).{0,12}(走丢|找不到|哭|一个人)|找不到(爸爸|妈妈|家人)|走失", 3),
+        (
+            r"(小孩|小朋友|孩子|娃娃|儿童).{0,12}(走丢|找不到|哭|一个人)|找不到(爸爸|妈妈|家人)|走失",
+            3,
+        ),
         (r"困难|交不上|住院|帮一把|低保|生活困难|没饭吃", 2),
         (r"电话.{0,6}没人接|打.{0,6}电话.{0,6}(没人接|不接)|上门看", 1.5),
-        (r"\b(lying|unresponsive|not responding|isn't responding|collapsed|fainted|fallen"
-         r"|lost child|alone for days|need help|not seen for)\b", 2.5),
+        (
+            r"\b(lying|unresponsive|not responding|isn't responding|collapsed|fainted|fallen"
+            r"|lost child|alone for days|need help|not seen for)\b",
+            2.5,
+        ),
         (r"\b(elderly|old (man|woman|lady)|lives alone|disabled)\b", 1),
     ),
     "neighbourhood_dispute": cues(
@@ -123,8 +184,14 @@ CATEGORY_CUES: dict[str, tuple[Cue, ...]] = {
         (r"\bneighbou?rs?\b.{0,20}(leak|fight|quarrel|block)|\b(dispute|quarrel)", 2.5),
     ),
     "other": cues(
-        (r"收费|收钱|收.{0,2}\d+.{0,2}(块|元)|乱收|合理不|不合理|(停车费|物业费|管理费|租金).{0,6}涨|涨价", 2),
-        (r"(装|安装|加装|增设|配)一?个.{0,6}(快递柜|路灯|监控|摄像头|充电桩|垃圾桶|座椅|减速带|栏杆)", 2),
+        (
+            r"收费|收钱|收.{0,2}\d+.{0,2}(块|元)|乱收|合理不|不合理|(停车费|物业费|管理费|租金).{0,6}涨|涨价",
+            2,
+        ),
+        (
+            r"(装|安装|加装|增设|配)一?个.{0,6}(快递柜|路灯|监控|摄像头|充电桩|垃圾桶|座椅|减速带|栏杆)",
+            2,
+        ),
         (r"小偷|偷车|偷东西|被偷|可疑|陌生人|巡逻|治安", 2),
         (r"没水|停水|停电|饮水机|桶装水|没人换", 1.5),
     ),
@@ -164,7 +231,8 @@ ALREADY_FIXED = re.compile(
     r"|修好了|盖好了|弄好了|解决了|恢复正常|没事了|已经好了"
     r"|(has|have|was|were) been (fixed|repaired|cleaned|resolved)|fixed now|all good now"
 )
-THANKS = re.compile(r"谢谢|感谢|辛苦|thanks|thank you")
+RECURRENCE = re.compile(r"又(坏|漏|堵|来|有|满|不亮|停)|还是|再次|\b(again|still)\b")
+ADDRESSES_COMMUNITY = re.compile(r"社区|网格员|物业")
 PERSONAL_SEEKING = re.compile(
     r"推荐|谁会修|哪个晓得|有没有人晓得|有没有人知道|哪里可以|哪里能|哪家|靠谱的师傅|联系我|必有重谢|重谢|捡到"
     r"|recommend|anyone know where"
@@ -174,7 +242,9 @@ PERSONAL_OWNER = re.compile(
 )
 LOST_ITEM = re.compile(r"掉了个|丢了|跑丢|走丢了|不见了.{0,6}联系我|捡到")
 PERSON_AT_RISK = re.compile(r"老人|爹爹|奶奶|爷爷|小孩|小朋友|孩子|阿姨|大爷|elderly|child|kid")
-QUESTION = re.compile(r"[?？]|吗|呢|么子|什么|几点|哪天|哪里|怎么|是不是|有没有|\b(when|where|what|how)\b")
+QUESTION = re.compile(
+    r"[?？]|吗|呢|么子|什么|几点|哪天|哪里|怎么|是不是|有没有|\b(when|where|what|how)\b"
+)
 EVENT_TALK = re.compile(
     r"电影|理发|运动会|夜话|活动(?!中心|室)|讲座|报名|比赛|拔河|签到|开始了|几点开始"
     r"|\b(sign up|event|movie|haircut)\b"

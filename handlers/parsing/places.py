@@ -53,8 +53,23 @@ GENERIC_PLACE_WORDS: dict[str, tuple[str, ...]] = {
 
 # A landmark's tail that people use on its own ("西门" for "小区西门").
 _STANDALONE_TAILS = (
-    "东门", "西门", "南门", "北门", "后门", "前门", "停车场", "车库", "篮球场", "球场",
-    "物业", "驿站", "乐园", "广场", "菜场", "门楼", "美食街",
+    "东门",
+    "西门",
+    "南门",
+    "北门",
+    "后门",
+    "前门",
+    "停车场",
+    "车库",
+    "篮球场",
+    "球场",
+    "物业",
+    "驿站",
+    "乐园",
+    "广场",
+    "菜场",
+    "门楼",
+    "美食街",
 )
 
 _LOCATIVE_SUFFIX = re.compile(
@@ -200,8 +215,9 @@ class PlaceMatcher:
                 matches.append(PlaceMatch(hit.start(), hit.end(), hit.group(0), grids, FULL_NAME))
         return matches
 
-    def locate(self, text: str, *, longitude: float | None = None,
-               latitude: float | None = None) -> PlaceResult:
+    def locate(
+        self, text: str, *, longitude: float | None = None, latitude: float | None = None
+    ) -> PlaceResult:
         """The grid and place text of a report; a location share inside a grid wins."""
         folded = fold_width(text).lower()
         matches = self.find(text)

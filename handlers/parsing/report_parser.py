@@ -45,8 +45,9 @@ def _not_report(reason: str) -> ParsedReport:
 class ReportParser:
     """Parser bound to one community: its places, people and service vocabulary."""
 
-    def __init__(self, community: CommunityConfig,
-                 categories: dict[str, Category] | None = None) -> None:
+    def __init__(
+        self, community: CommunityConfig, categories: dict[str, Category] | None = None
+    ) -> None:
         self.community = community
         self.categories = categories or load_categories()
         self.places = PlaceMatcher(community)
@@ -80,8 +81,9 @@ class ReportParser:
             reasons=tuple(f"{code}={value:g}" for code, value in scores.items() if value),
         )
 
-    def _veto(self, message: Incoming, clean: CleanText, text: str, explicit: bool,
-              problem: float) -> str | None:
+    def _veto(
+        self, message: Incoming, clean: CleanText, text: str, explicit: bool, problem: float
+    ) -> str | None:
         """Why the message cannot be a report, or None."""
         if not text and not message.media_count:
             return "no text"
@@ -146,12 +148,12 @@ def _looks_like_ad(text: str, has_link: bool) -> bool:
 
 
 def _recurs(text: str) -> bool:
-    return bool(lexicon.re.search(r"又(坏|漏|堵|来|有|满|不亮|停)|还是|再次|again|still", text))
+    return bool(lexicon.RECURRENCE.search(text))
 
 
 def _personal_trouble(text: str) -> bool:
     """Own belongings or lost items: for neighbours to help with, not the community."""
-    if lexicon.PERSON_AT_RISK.search(text) or lexicon.re.search(r"社区|网格员|物业", text):
+    if lexicon.PERSON_AT_RISK.search(text) or lexicon.ADDRESSES_COMMUNITY.search(text):
         return False
     seeking = lexicon.PERSONAL_SEEKING.search(text)
     return bool(seeking and (lexicon.PERSONAL_OWNER.search(text) or lexicon.LOST_ITEM.search(text)))

@@ -29,15 +29,29 @@ _TYPOS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 # Degree complements ("笑得我要从车上掉下来", "热得要着火") describe feelings, not hazards.
 _FIGURATIVE = (
-    re.compile(r"(?:笑|哭|热|冷|吓|累|饿|气|困|晒|急|乐|激动|感动|开心|高兴)得[^，。！？!?,;；\n]*"),
+    re.compile(
+        r"(?:笑|哭|热|冷|吓|累|饿|气|困|晒|急|乐|激动|感动|开心|高兴)得[^，。！？!?,;；\n]*"
+    ),
     re.compile(r"(?:打|跑|送|忙|笑|哭)(?:得|到)(?:我|人|要|都|快|直)[^，。！？!?,;；\n]*"),
     re.compile(r"气炸了?|炸毛"),
     re.compile(r"(?:笑|热|累|饿|气|困|忙|晒|吓)死(?:了|我了|人了)?"),
     re.compile(r"魂都[^，。！？!?,]*|眼睛都要[^，。！？!?,]*|人都裂开[^，。！？!?,]*|要炸了"),
 )
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百]+")
 
 
@@ -104,11 +118,15 @@ def clean_text(raw: str) -> CleanText:
     mentions = tuple(_MENTION.findall(text))
     has_link = bool(_URL.search(text))
     text = _URL.sub(" ", text)
-    text = _HASHTAG.sub(lambda m: " " if m.group(1).lower() in REPORT_HASHTAGS else m.group(1), text)
+    text = _HASHTAG.sub(
+        lambda m: " " if m.group(1).lower() in REPORT_HASHTAGS else m.group(1), text
+    )
     text = _MENTION.sub(" ", text)
     text = _EMOJI.sub(" ", text)
     for pattern, replacement in _TYPOS:
         text = pattern.sub(replacement, text)
     text = arabic_building_numbers(text)
     text = re.sub(r"[ \t\u3000]+", " ", text).strip().lower()
-    return CleanText(original=raw, text=text, hashtags=hashtags, mentions=mentions, has_link=has_link)
+    return CleanText(
+        original=raw, text=text, hashtags=hashtags, mentions=mentions, has_link=has_link
+    )
