@@ -37,6 +37,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "bundled sample chat into the local database and prints what it would do.",
     )
     run.add_argument(
+        "--language",
+        choices=["zh", "en"],
+        default=None,
+        help="language of the demo transcript (default: the community's)",
+    )
+    run.add_argument(
         "--export",
         type=Path,
         default=None,
@@ -145,7 +151,8 @@ def _run_command(args: argparse.Namespace) -> int:
         )
     from bot.demo import run_demo
 
-    return asyncio.run(run_demo(settings, export_path=args.export or BUNDLED_EXPORT))
+    export = args.export or BUNDLED_EXPORT
+    return asyncio.run(run_demo(settings, export_path=export, language=args.language))
 
 
 def _settings() -> Settings:

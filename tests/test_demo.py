@@ -28,3 +28,15 @@ async def test_demo_replays_the_sample_chat_once(tmp_path: Path) -> None:
     await run_demo(settings, export_path=SAMPLE_EXPORT, echo=second.append)
     assert f"新建 0，已存在 {reports}" in second[-1]
     assert not any("[新建]" in line for line in second)
+
+
+async def test_demo_speaks_english_when_asked(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+        community_config=str(SAMPLE_COMMUNITY),
+    )
+    lines: list[str] = []
+    await run_demo(settings, export_path=SAMPLE_EXPORT, echo=lines.append, language="en")
+    assert lines[0].startswith("Demo: no TELEGRAM_BOT_TOKEN set")
+    assert any("ticket #1 [new] Broken facility" in line for line in lines)
+    assert "messages →" in lines[-1]
