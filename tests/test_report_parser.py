@@ -174,3 +174,44 @@ def test_place_text_is_the_span_as_written(
 ) -> None:
     verdict = parser.parse(make_message("一期3栋门口那个快递柜屏幕黑了，扫码没反应"))
     assert verdict.place_text == "一期3栋门口"
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("夜市北门嗰块广告牌俾风吹到甩咗一边，摇下摇下，下面好多人", "safety_hazard"),
+        ("12幢楼下嘅长凳烂咗一块板，坐唔到，得闲整下", "facility_damage"),
+        ("6栋楼梯间嗰两个又嗌交，仲郁手，阿伯跌倒起唔到身，快啲嚟人！", "vulnerable_person"),
+        ("二期地下车库入面条水管漏水，漏咗成日都冇人理", "facility_damage"),
+        ("楼道灯又坏哒，何解冇人来换啰", "facility_damage"),
+    ],
+)
+def test_cantonese_and_xiang_dialect_reports_are_understood(
+    parser: ReportParser, make_message: MessageFactory, text: str, category: str
+) -> None:
+    verdict = parser.parse(make_message(text))
+    assert verdict.is_report, verdict.reasons
+    assert verdict.category == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "今日热到爆炸🔥 屋企个空调都罢工咯",
+        "有冇人识得靠谱嘅水电师傅？我屋企水龙头一直滴水",
+        "唉，我部手机跌落地，屏幕裂晒，有冇边度整手机平啲？",
+        "有事联系我，电话在群公告里",
+    ],
+)
+def test_dialect_chatter_and_private_trouble_are_not_reports(
+    parser: ReportParser, make_message: MessageFactory, text: str
+) -> None:
+    assert not parser.parse(make_message(text)).is_report
+
+
+def test_dialect_mapping_keeps_mandarin_words_intact() -> None:
+    from handlers.parsing.dialects import to_mandarin
+
+    assert to_mandarin("联系我，关系好") == "联系我，关系好"
+    assert to_mandarin("佢系阿伯，唔系我") == "他是阿伯，不是我"
+    assert to_mandarin("堆咗好多嘢") == "堆了好多东西"

@@ -6,6 +6,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from handlers.parsing.dialects import to_mandarin
+
 REPORT_HASHTAGS = frozenset({"报事", "随手拍", "报修", "隐患", "report"})
 
 _HASHTAG = re.compile(r"#([\w\u4e00-\u9fff]+)")
@@ -23,14 +25,12 @@ _TYPOS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"电[平屏]车"), "电瓶车"),
     (re.compile(r"电[悌梯剃]"), "电梯"),
     (re.compile(r"井[钙概]"), "井盖"),
-    (re.compile(r"冇"), "没"),
-    (re.compile(r"哒(?=[，。！？!?,.\s]|$)"), "了"),
 )
 
 # Degree complements ("笑得我要从车上掉下来", "热得要着火") describe feelings, not hazards.
 _FIGURATIVE = (
     re.compile(
-        r"(?:笑|哭|热|冷|吓|累|饿|气|困|晒|急|乐|激动|感动|开心|高兴)得[^，。！？!?,;；\n]*"
+        r"(?:笑|哭|热|冷|吓|累|饿|气|困|晒|急|乐|激动|感动|开心|高兴)(?:得|到)[^，。！？!?,;；\n]*"
     ),
     re.compile(r"(?:打|跑|送|忙|笑|哭)(?:得|到)(?:我|人|要|都|快|直)[^，。！？!?,;；\n]*"),
     re.compile(r"气炸了?|炸毛"),
@@ -123,6 +123,7 @@ def clean_text(raw: str) -> CleanText:
     )
     text = _MENTION.sub(" ", text)
     text = _EMOJI.sub(" ", text)
+    text = to_mandarin(text)
     for pattern, replacement in _TYPOS:
         text = pattern.sub(replacement, text)
     text = arabic_building_numbers(text)
