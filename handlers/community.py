@@ -35,6 +35,7 @@ from pydantic_core import ErrorDetails
 from shapely.validation import explain_validity
 
 from handlers.messages import Platform
+from storage.models import PersonRole
 
 __all__ = [
     "ChatAudience",
@@ -53,13 +54,8 @@ __all__ = [
 ]
 
 
-class Role(StrEnum):
-    """What a person may do: residents report, workers handle, staff manage."""
-
-    RESIDENT = "resident"
-    GRID_WORKER = "grid_worker"
-    STAFF = "staff"
-    SECRETARY = "secretary"
+# One role vocabulary for the config and the database: what a person may do.
+Role = PersonRole
 
 
 class ChatAudience(StrEnum):

@@ -39,7 +39,7 @@ class IntakeResult:
 
 
 def _person_role(role: Role | None) -> PersonRole:
-    return PersonRole(role.value) if role is not None else PersonRole.RESIDENT
+    return role if role is not None else PersonRole.RESIDENT
 
 
 async def _reporter(session: AsyncSession, community: CommunityConfig, message: Incoming) -> Person:
@@ -130,6 +130,17 @@ async def take_report(
     return IntakeResult(ticket, created=True, assignee=assignee)
 
 
+async def _link(session: AsyncSession, source: Incoming, ticket: Ticket, now: datetime) -> None:
+    """Remember that the message belongs to the ticket (claiming it if nobody has)."""
+    keys = {
+        "platform": source.platform.value,
+        "chat_id": source.chat_id,
+        "message_id": source.message_id,
+    }
+    await claim_inbound_message(session, **keys, now=now)
+    await link_inbound_message_to_ticket(session, **keys, ticket_id=ticket.id)
+
+
 async def _record_sources(
     session: AsyncSession,
     ticket: Ticket,
@@ -139,24 +150,8 @@ async def _record_sources(
 ) -> None:
     """Link the message and its pieces to the ticket and keep every media file id."""
     platform = message.platform.value
-    await link_inbound_message_to_ticket(
-        session,
-        platform=platform,
-        chat_id=message.chat_id,
-        message_id=message.message_id,
-        ticket_id=ticket.id,
-    )
-    for piece in pieces:
-        if await claim_inbound_message(
-            session, platform=platform, chat_id=piece.chat_id, message_id=piece.message_id, now=now
-        ):
-            await link_inbound_message_to_ticket(
-                session,
-                platform=platform,
-                chat_id=piece.chat_id,
-                message_id=piece.message_id,
-                ticket_id=ticket.id,
-            )
+    for source in (message, *pieces):
+        await _link(session, source, ticket, now)
     for source in (message, *pieces):
         for attachment in source.attachments:
             kind = _STORED_KINDS.get(attachment.kind)

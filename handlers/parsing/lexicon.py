@@ -58,8 +58,8 @@ CATEGORY_CUES: dict[str, tuple[Cue, ...]] = {
         (
             r"\b(hanging loose|loose|could fall|might fall|fall on|falling|collapsed?"
             r"|exposed wires?|sparks?|smoke|smoking|gas leak|fire hazard|dangerous|danger"
-            r"|sticking out|sharp edges?"
-            r"|could (hurt|injure)|get hurt|thrown from|open manhole|missing (manhole )?cover|manhole)\b"
+            r"|sticking out|sharp edges?|could (hurt|injure)|get hurt|thrown from"
+            r"|open manhole|missing (manhole )?cover|manhole)\b"
             r"|smells? (of|like) gas|gas smell",
             2.5,
         ),
