@@ -30,6 +30,19 @@ START = datetime(2023, 7, 10, 8, 0, tzinfo=UTC)
 
 MessageFactory = Callable[..., Incoming]
 
+# Filled by tests/test_corpus_score.py, printed at the end of the run.
+PARSER_SCORES: dict[str, dict[str, float]] = {}
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Show the parser's scores on every labelled chat at the end of the test run."""
+    if not PARSER_SCORES:
+        return
+    terminalreporter.section("report parser scores")
+    for chat, summary in sorted(PARSER_SCORES.items()):
+        figures = ", ".join(f"{name} {value}" for name, value in summary.items())
+        terminalreporter.write_line(f"{chat}: {figures}")
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:

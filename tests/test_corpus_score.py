@@ -11,7 +11,7 @@ from bot.reports_from_export import detect_reports
 from bot.scoring import load_labels, score_reports
 from handlers.community import load_community
 from handlers.parsing.report_parser import ReportParser
-from tests.conftest import REPO_ROOT, SAMPLE_COMMUNITY, SAMPLE_EXPORT, SAMPLE_LABELS
+from tests.conftest import PARSER_SCORES, REPO_ROOT, SAMPLE_COMMUNITY, SAMPLE_EXPORT, SAMPLE_LABELS
 
 HELDOUT_CHATS = sorted((REPO_ROOT / "tests" / "data").glob("heldout*/labels.json"))
 
@@ -20,7 +20,7 @@ def score_chat(export: Path, labels: Path, community: Path) -> dict[str, float]:
     parser = ReportParser(load_community(community))
     rows = [r.as_json_row() for r in detect_reports(read_export(export), parser)]
     summary = score_reports(rows, load_labels(labels)).summary()
-    print(f"\n{export.parent.name}: {summary}")
+    PARSER_SCORES[export.parent.name] = summary
     return summary
 
 
