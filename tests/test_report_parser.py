@@ -184,6 +184,8 @@ def test_place_text_is_the_span_as_written(
         ("6栋楼梯间嗰两个又嗌交，仲郁手，阿伯跌倒起唔到身，快啲嚟人！", "vulnerable_person"),
         ("二期地下车库入面条水管漏水，漏咗成日都冇人理", "facility_damage"),
         ("楼道灯又坏哒，何解冇人来换啰", "facility_damage"),
+        ("街心花园旁边的窨井盖被啥人拿走了，小朋友在边上白相，吓煞人了", "safety_hazard"),
+        ("楼上的洗衣机排水管漏了，水渗到阿拉天花板，敲门没人", "neighbourhood_dispute"),
     ],
 )
 def test_cantonese_and_xiang_dialect_reports_are_understood(
@@ -201,6 +203,8 @@ def test_cantonese_and_xiang_dialect_reports_are_understood(
         "有冇人识得靠谱嘅水电师傅？我屋企水龙头一直滴水",
         "唉，我部手机跌落地，屏幕裂晒，有冇边度整手机平啲？",
         "有事联系我，电话在群公告里",
+        "Who do I contact about the AC in my apartment? It's leaking all over the floor",
+        "#垃圾分类 请问大骨头算湿垃圾还是干垃圾？",
     ],
 )
 def test_dialect_chatter_and_private_trouble_are_not_reports(

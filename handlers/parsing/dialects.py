@@ -1,4 +1,4 @@
-"""Dialect words rewritten to Mandarin before matching: Cantonese, Xiang (Hunan) and Wuhan speech.
+"""Dialect words rewritten to Mandarin before matching: Cantonese, Xiang, Wuhan, Wu, Beijing.
 
 Riders and residents write as they speak. The lexicon is written in Mandarin, so common
 dialect function words and verbs are mapped first (咗 → 了, 唔 → 不, 俾风吹 → 被风吹).
@@ -67,6 +67,21 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     ("咯里", "这里"),
     ("何解", "为什么"),
     ("冇得", "没有"),
+    # Wu (Shanghai) phrases
+    ("阿拉", "我们"),
+    ("迭个", "这个"),
+    ("搿个", "这个"),
+    ("白相", "玩"),
+    ("吓煞", "吓死"),
+    ("交关", "很"),
+    ("辰光", "时候"),
+    ("里厢", "里面"),
+    ("一歇", "一会"),
+    ("讲不清爽", "讲不清楚"),
+    ("弄一弄", "处理一下"),
+    ("啥人", "什么人"),
+    # Beijing phrases
+    ("倍儿", "很"),
 )
 _CHARACTERS: tuple[tuple[str, str], ...] = (
     ("咗", "了"),
@@ -88,6 +103,12 @@ _CHARACTERS: tuple[tuple[str, str], ...] = (
     ("仲", "还"),
     ("嗰", "那"),
     ("冇", "没"),
+    ("侬", "你"),
+    ("伐", "吗"),
+    ("勿", "不"),
+    ("伊", "他"),
+    ("甭", "不用"),
+    ("忒", "太"),
 )
 # 系 is Cantonese for 是, but also part of Mandarin words (联系, 关系, 体系).
 _COPULA_XI = re.compile(r"(?<![联关体派维干世谱直])系(?![统列数])")
