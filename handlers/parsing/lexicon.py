@@ -57,7 +57,8 @@ CATEGORY_CUES: dict[str, tuple[Cue, ...]] = {
         (r"(线|电线).{0,6}(看得到|露出|外露|裸露)|配电箱|电箱|电表箱", 2.5),
         (r"烧起来|火灾|灭火器|着火|浓烟|好大烟|大烟|烧东西|烧垃圾", 2),
         (
-            r"\b(?<!not )(?<!not very )(hanging loose|loose|could fall|might fall|fall on|falling|collapsed?"
+            r"\b(?<!not )(?<!not very )(hanging loose|loose|could fall|might fall|fall on|falling"
+            r"|collapsed?"
             r"|exposed wires?|sparks?|smoke|smoking|gas leak|fire hazard|dangerous|danger"
             r"|sticking out|sharp edges?|could (hurt|injure)|get hurt|thrown from"
             r"|open manhole|missing (manhole )?cover|manhole)\b"
@@ -270,7 +271,8 @@ RECURRENCE = re.compile(r"又(坏|漏|堵|来|有|满|不亮|停)|还是|再次|
 ADDRESSES_COMMUNITY = re.compile(r"社区|网格员|物业")
 PERSONAL_SEEKING = re.compile(
     r"推荐|谁会修|哪个晓得|有没有人晓得|有没有人知道|哪里可以|哪里能|哪家|靠谱的?师傅"
-    r"|有没有人认识|(开锁|水电|维修|修车|疏通)师傅|who (do|should) i (contact|call)|哪里.{0,4}(修|换|买)|便宜点|联系我|必有重谢|重谢|捡到"
+    r"|有没有人认识|(开锁|水电|维修|修车|疏通)师傅|哪里.{0,4}(修|换|买)|便宜点|联系我|必有重谢|重谢|捡到"
+    r"|who (do|should) i (contact|call)"
     r"|recommend|anyone know where"
 )
 PERSONAL_OWNER = re.compile(
