@@ -30,4 +30,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/parser_throughput.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache  # ./data (database, media) is kept

@@ -7,7 +7,8 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -137,9 +138,33 @@ def _db_command(args: argparse.Namespace) -> int:
     from storage.database import upgrade_database
 
     settings = _settings()
-    asyncio.run(upgrade_database(settings.database_url))
+    with _database_errors(settings.database_url):
+        asyncio.run(upgrade_database(settings.database_url))
     print("database is at the latest migration")
     return 0
+
+
+@contextmanager
+def _database_errors(url: str) -> Iterator[None]:
+    """Turn a bad or unreachable DATABASE_URL into one line, password masked."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from bot.settings import mask_url_password
+
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except (ArgumentError, SQLAlchemyError, OSError, ValueError) as exc:
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        try:
+            password = make_url(url).password
+        except ArgumentError:
+            password = None
+        if password:
+            problem = problem.replace(str(password), "***")
+        raise CliError(f"DATABASE_URL {mask_url_password(url)}: {problem}") from None
 
 
 def _run_command(args: argparse.Namespace) -> int:
@@ -152,7 +177,8 @@ def _run_command(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
     export = args.export or BUNDLED_EXPORT
-    return asyncio.run(run_demo(settings, export_path=export, language=args.language))
+    with _database_errors(settings.database_url):
+        return asyncio.run(run_demo(settings, export_path=export, language=args.language))
 
 
 def _settings() -> Settings:
@@ -161,9 +187,13 @@ def _settings() -> Settings:
     from bot.settings import describe_settings_error, load_settings
 
     try:
-        return load_settings()
+        settings = load_settings()
     except ValidationError as exc:
         raise CliError(f"settings: {describe_settings_error(exc)}") from None
+    logging.getLogger().setLevel(settings.log_level)
+    if settings.log_level != "DEBUG":  # migration chatter only when debugging
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    return settings
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

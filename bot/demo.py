@@ -105,6 +105,7 @@ async def run_demo(
                     pieces=report.pieces,
                 )
             counts["created" if result.created else "existing"] += 1
+            counts["in_reports"] += len(report.message_ids)
             counts["urgent"] += bool(report.verdict.urgent)
             counts["no_grid"] += report.verdict.grid_id is None
             sent = _local(community, message.sent_at)
@@ -124,7 +125,7 @@ async def run_demo(
             existing=counts["existing"],
             urgent=counts["urgent"],
             no_grid=counts["no_grid"],
-            others=len(messages) - reports,
+            others=len(messages) - counts["in_reports"],
         )
     )
     return 0

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.grouping import assign_pieces, merge_pieces
+from handlers.grouping import assign_pieces, merge_pieces, message_key
 from handlers.messages import Incoming
 from handlers.parsing.report_parser import ParsedReport, ReportParser
 
@@ -51,7 +51,7 @@ def detect_reports(messages: Sequence[Incoming], parser: ReportParser) -> Iterat
     for message in messages:
         if message.is_media_only:
             continue
-        own_pieces = tuple(pieces.get(message.message_id, ()))
+        own_pieces = tuple(pieces.get(message_key(message), ()))
         verdict = parser.parse(merge_pieces(message, own_pieces))
         if verdict.is_report:
             yield DetectedReport(message, own_pieces, verdict)

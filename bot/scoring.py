@@ -65,13 +65,29 @@ def load_labels(path: str | Path) -> dict[int, Mapping[str, Any]]:
         raise LabelsError(f"{source}: file not found") from None
     except json.JSONDecodeError as exc:
         raise LabelsError(f"{source}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabelsError(f"{source}: cannot read file ({exc})") from None
     labels = document.get("labels") if isinstance(document, Mapping) else None
     if not isinstance(labels, Mapping):
         raise LabelsError(f"{source}: labels: missing or not an object")
-    try:
-        return {int(key): value for key, value in labels.items()}
-    except ValueError:
-        raise LabelsError(f"{source}: labels: keys must be message ids") from None
+    return {
+        _label_id(source, key): _checked_label(source, key, value) for key, value in labels.items()
+    }
+
+
+def _label_id(source: Path, key: str) -> int:
+    if not str(key).lstrip("-").isdigit():
+        raise LabelsError(f"{source}: labels.{key}: keys must be message ids")
+    return int(key)
+
+
+def _checked_label(source: Path, key: str, label: Any) -> Mapping[str, Any]:
+    if not isinstance(label, Mapping):
+        raise LabelsError(f"{source}: labels.{key}: not an object")
+    part_of = label.get("part_of")
+    if part_of is not None and not isinstance(part_of, int):
+        raise LabelsError(f"{source}: labels.{key}.part_of: not a message id: {part_of!r}")
+    return label
 
 
 def report_units(labels: Mapping[int, Mapping[str, Any]]) -> dict[int, set[int]]:

@@ -49,17 +49,25 @@ class _DescribedIndex:
         )
 
 
+MessageKey = tuple[str, str]
+
+
+def message_key(message: Incoming) -> MessageKey:
+    """Message ids are unique per chat only."""
+    return (message.chat_id, message.message_id)
+
+
 def assign_pieces(
     messages: Sequence[Incoming], window: timedelta = PIECE_WINDOW
-) -> dict[str, list[Incoming]]:
+) -> dict[MessageKey, list[Incoming]]:
     """Map each described message's id to the wordless photos, videos and pins that belong to it."""
     index = _DescribedIndex([m for m in messages if not m.is_media_only])
-    pieces: dict[str, list[Incoming]] = {}
+    pieces: dict[MessageKey, list[Incoming]] = {}
     for message in messages:
-        if message.is_media_only:
+        if message.is_media_only and message.sender.user_id:  # anonymous pieces stay apart
             owner = index.owner_of(message, window)
             if owner is not None:
-                pieces.setdefault(owner.message_id, []).append(message)
+                pieces.setdefault(message_key(owner), []).append(message)
     return pieces
 
 

@@ -10,7 +10,6 @@ from enum import StrEnum
 class Platform(StrEnum):
     TELEGRAM = "tg"
     WECOM = "wecom"
-    EXPORT = "export"
 
 
 class ChatKind(StrEnum):

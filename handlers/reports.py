@@ -127,7 +127,7 @@ async def take_report(
         resolve_due_at=resolve_due,
     )
     await _record_sources(session, ticket, message, pieces, now)
-    return IntakeResult(ticket, created=True, assignee=assignee)
+    return IntakeResult(ticket, created=True, assignee=assignee if assignee_person else None)
 
 
 async def _link(session: AsyncSession, source: Incoming, ticket: Ticket, now: datetime) -> None:

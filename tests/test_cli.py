@@ -91,3 +91,12 @@ def test_bad_setting_exits_2_naming_the_variable(tmp_path: Path) -> None:
     result = run_cli("check-config", cwd=REPO_ROOT, env={"LOG_LEVEL": "LOUD"})
     assert result.returncode == 2
     assert "LOG_LEVEL" in result.stderr
+
+
+def test_a_bad_database_url_is_one_line_with_the_password_masked(tmp_path: Path) -> None:
+    for url in ("mysql://user:hunter2@host/db", "postgresql://postgres:hunter2@127.0.0.1:1/test"):
+        result = run_cli("db", "upgrade", cwd=tmp_path, env={"DATABASE_URL": url})
+        assert result.returncode == 2
+        assert result.stderr.startswith("error: DATABASE_URL ")
+        assert "hunter2" not in result.stderr + result.stdout
+        assert "Traceback" not in result.stderr

@@ -118,3 +118,22 @@ def test_malformed_exports_name_the_file_and_field(
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="file not found"):
         read_export(tmp_path / "nope.json")
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        ('{"labels": {"1": "x"}}', "labels.1: not an object"),
+        ('{"labels": {"1": {"part_of": "abc"}}}', "labels.1.part_of: not a message id"),
+        ('{"labels": {"one": {}}}', "labels.one: keys must be message ids"),
+    ],
+)
+def test_malformed_labels_name_the_field(tmp_path: Path, labels: str, expected: str) -> None:
+    from bot.scoring import LabelsError, load_labels
+
+    path = tmp_path / "labels.json"
+    path.write_text(labels, encoding="utf-8")
+    with pytest.raises(LabelsError, match=expected):
+        load_labels(path)
+    with pytest.raises(LabelsError, match="cannot read file"):
+        load_labels(tmp_path)

@@ -219,3 +219,37 @@ def test_dialect_mapping_keeps_mandarin_words_intact() -> None:
     assert to_mandarin("联系我，关系好") == "联系我，关系好"
     assert to_mandarin("佢系阿伯，唔系我") == "他是阿伯，不是我"
     assert to_mandarin("堆咗好多嘢") == "堆了好多东西"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "对面那一栋楼外墙瓷砖掉下来了，好危险",  # 一栋 counts one building, it is not building 1
+        "路口有一座雕像要倒了，好危险",
+        "3栋和12栋之间的井盖没了，好危险",  # on the border of two grids
+    ],
+)
+def test_counts_and_border_places_give_no_grid(
+    parser: ReportParser, make_message: MessageFactory, text: str
+) -> None:
+    verdict = parser.parse(make_message(text))
+    assert verdict.is_report, verdict.reasons
+    assert verdict.grid_id is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "一期垃圾站每次都清理不干净，臭得很，麻烦物业管一管",
+        "井盖没了，刚才有人差点掉下去，幸好没事了，麻烦赶紧处理",
+    ],
+)
+def test_a_report_mentioning_a_partial_fix_is_still_a_report(
+    parser: ReportParser, make_message: MessageFactory, text: str
+) -> None:
+    assert parser.parse(make_message(text)).is_report
+
+
+def test_a_date_is_not_a_building(parser: ReportParser, make_message: MessageFactory) -> None:
+    verdict = parser.parse(make_message("10-07-2024 晚上路灯全黑了，没人来修"))
+    assert verdict.grid_id is None

@@ -100,11 +100,9 @@ _CHARACTERS: tuple[tuple[str, str], ...] = (
     ("嘢", "东西"),
     ("窿", "洞"),
     ("烂", "坏"),
-    ("仲", "还"),
     ("嗰", "那"),
     ("冇", "没"),
     ("侬", "你"),
-    ("伐", "吗"),
     ("勿", "不"),
     ("伊", "他"),
     ("甭", "不用"),
@@ -113,6 +111,8 @@ _CHARACTERS: tuple[tuple[str, str], ...] = (
 # 系 is Cantonese for 是, but also part of Mandarin words (联系, 关系, 体系).
 _COPULA_XI = re.compile(r"(?<![联关体派维干世谱直])系(?![统列数])")
 _SENTENCE_END_HA = re.compile(r"哒(?=[，。！？!?,.\s]|$)")
+_SENTENCE_END_FA = re.compile(r"伐(?=[，。！？!?,.~～\s]|$)")  # Wu question particle, not 砍伐
+_STILL_ZHONG = re.compile(r"仲(?![裁夏秋春冬])")
 _ALL_GONE = re.compile(r"(?<=[\u4e00-\u9fff])晒(?!太阳|衣|被|干)")
 
 _PHRASE_PATTERN = re.compile("|".join(re.escape(p) for p, _ in _PHRASES))
@@ -124,6 +124,8 @@ def to_mandarin(text: str) -> str:
     """Rewrite dialect words so Mandarin cues match them."""
     text = _PHRASE_PATTERN.sub(lambda m: _PHRASE_MAP[m.group(0)], text)
     text = _SENTENCE_END_HA.sub("了", text)
+    text = _SENTENCE_END_FA.sub("吗", text)
+    text = _STILL_ZHONG.sub("还", text)
     text = _ALL_GONE.sub("了", text)
     text = _COPULA_XI.sub("是", text)
     return text.translate(_CHARACTER_TABLE)

@@ -241,7 +241,7 @@ REQUEST = re.compile(
     r"|need(s)? help|needs? (fixing|attention)|someone should|look into"
 )
 COMPLAINT = re.compile(
-    r"又|还是|好几天|两天|三天|几天|一直|没人|没见人|老是|总是|天天|每天|一整|全部|一大|好多|越来越"
+    r"又|还是|好几天|两天|三天|几天|一直|没人|没见人|老是|总是|(?<![今昨明前后每])天天|每天|一整|全部|一大|好多|越来越"
     r"|for days|again|still|every (day|night)|for an hour"
 )
 URGENT = re.compile(
@@ -263,9 +263,12 @@ AD = re.compile(
     r"|1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}"
 )
 ALREADY_FIXED = re.compile(
-    r"(已经|已|都|就)(修好|盖好|弄好|处理好|清理|清走|解决|恢复|答应|拆|换好|补好|搞定)"
+    r"(已经|已|都|就)(修好|盖好|弄好|处理好|清理|清走|解决|恢复|答应|拆|换好|补好|搞定)(?![^，。！？,.!?]{0,2}[不没])"
     r"|修好了|盖好了|弄好了|解决了|恢复正常|没事了|已经好了"
     r"|(has|have|was|were) been (fixed|repaired|cleaned|resolved)|fixed now|all good now"
+)
+EXPLICIT_ASK = re.compile(
+    r"麻烦|请.{0,6}(处理|来|修|看)|赶紧|尽快|快点|快来|能不能|管一?管|\b(please|asap)\b"
 )
 RECURRENCE = re.compile(r"又(坏|漏|堵|来|有|满|不亮|停)|还是|再次|\b(again|still)\b")
 ADDRESSES_COMMUNITY = re.compile(r"社区|网格员|物业")

@@ -79,8 +79,8 @@ _LOCATIVE_SUFFIX = re.compile(
 
 _CN_NUMERAL = "[一二三四五六七八九十百]{1,4}"
 _BUILDING_PATTERNS = (
-    re.compile(rf"第?(\d{{1,3}}|{_CN_NUMERAL})\s*(?:号楼|号栋|栋|幢|座|#)"),
-    re.compile(r"(?<![\d-])(\d{1,3})-\d{1,2}-\d{3,4}(?!\d)"),
+    re.compile(rf"(?<![这那每哪有整])第?(\d{{1,3}}|{_CN_NUMERAL})\s*(?:号楼|号栋|栋|幢|座|#)"),
+    re.compile(r"(?<![\d-])(\d{1,3})-\d{1,2}-(?!19\d\d|20\d\d)\d{3,4}(?![\d-])"),
     re.compile(r"\b(?:building|bldg|block|blk|tower)\.?\s*(?:no\.?\s*)?#?\s*(\d{1,3})\b"),
     re.compile(r"\bno\.?\s*(\d{1,3})\s+(?:building|bldg|block)\b"),
     re.compile(r"\b(\d{1,3})(?:st|nd|rd|th)?\s+(?:building|bldg|block)\b"),
@@ -151,7 +151,8 @@ class PlaceMatcher:
             self._add_grid(grid)
         names = sorted(self._aliases, key=len, reverse=True)
         alternatives = [
-            rf"(?<![a-z]){re.escape(n)}(?![a-z])" if _is_latin(n) else re.escape(n) for n in names
+            rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])" if _is_latin(n) else re.escape(n)
+            for n in names
         ]
         self._landmark_pattern = re.compile("|".join(alternatives)) if alternatives else None
 
@@ -166,7 +167,11 @@ class PlaceMatcher:
                 for english in _english_renderings(name):
                     self._add_alias(english, grid.id, FULL_NAME)
         for building in grid.buildings:
-            self._buildings[str(building).strip().lower()] = grid.id
+            name = fold_width(str(building)).strip().lower()
+            if name.isdigit():
+                self._buildings[str(int(name))] = grid.id
+            else:  # named blocks ("A座", "Block C") are matched like landmarks
+                self._add_alias(name, grid.id, FULL_NAME)
 
     def _community_stem(self) -> str:
         name = fold_width(self._community.community.name)
@@ -209,6 +214,9 @@ class PlaceMatcher:
         matches = []
         for pattern in _BUILDING_PATTERNS:
             for hit in pattern.finditer(folded):
+                measure_word = hit.group(1) == "一" and not hit.group(0).startswith("第")
+                if measure_word:  # "一栋楼", "一座雕像": a count, not building 1
+                    continue
                 number = _building_number(hit.group(1))
                 grid_id = self._buildings.get(number) if number else None
                 grids = frozenset({grid_id}) if grid_id else frozenset()
@@ -226,7 +234,7 @@ class PlaceMatcher:
             grid = self._community.grid_at(longitude, latitude)
             if grid is not None:
                 return PlaceResult(grid.id, place_text, tuple(matches))
-        return PlaceResult(_choose_grid(matches), place_text, tuple(matches))
+        return PlaceResult(_choose_grid(folded, matches), place_text, tuple(matches))
 
 
 def _building_number(raw: str) -> str | None:
@@ -247,14 +255,29 @@ def _drop_overlapped(matches: Sequence[PlaceMatch]) -> list[PlaceMatch]:
     return kept
 
 
-def _choose_grid(matches: Sequence[PlaceMatch]) -> str | None:
-    """The grid of the strongest, earliest unambiguous mention; None when all are ambiguous."""
+def _choose_grid(folded: str, matches: Sequence[PlaceMatch]) -> str | None:
+    """The grid of the strongest, earliest unambiguous mention; None when all are ambiguous.
+
+    Two places of different grids joined as one spot ("3栋和12栋之间") name no single grid.
+    """
     unambiguous = [m for m in matches if len(m.grid_ids) == 1]
     if not unambiguous:
         return None
     strongest = max(m.strength for m in unambiguous)
     first = next(m for m in unambiguous if m.strength == strongest)
+    for other in unambiguous:
+        if other.grid_ids != first.grid_ids and _joined_as_one_spot(folded, first, other):
+            return None
     return next(iter(first.grid_ids))
+
+
+_BETWEEN = re.compile(r"^\s*(和|与|跟|到|至|and|&)\s*$")
+
+
+def _joined_as_one_spot(folded: str, first: PlaceMatch, other: PlaceMatch) -> bool:
+    """True for "A和B(之间)", where the report sits on the border of two grids."""
+    left, right = sorted((first, other), key=lambda m: m.start)
+    return bool(_BETWEEN.match(folded[left.end : right.start]))
 
 
 def _place_span(folded: str, original: str, matches: Sequence[PlaceMatch]) -> str | None:

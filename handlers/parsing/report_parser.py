@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from handlers.categories import FALLBACK_CODE, Category, load_categories
 from handlers.community import CommunityConfig, Role
+from handlers.geo import wgs84
 from handlers.messages import Incoming
 from handlers.parsing import lexicon
 from handlers.parsing.places import PlaceMatcher, PlaceResult
@@ -91,7 +92,8 @@ class ReportParser:
             return "staff or grid worker speaking"
         if _looks_like_ad(text, clean.has_link):
             return "advertisement"
-        if lexicon.ALREADY_FIXED.search(text) and not _recurs(text):
+        still_asking = problem >= 3 and lexicon.EXPLICIT_ASK.search(text)
+        if lexicon.ALREADY_FIXED.search(text) and not _recurs(text) and not still_asking:
             return "already fixed"
         if _personal_trouble(text):
             return "personal matter"
@@ -104,10 +106,9 @@ class ReportParser:
         return role in {Role.GRID_WORKER, Role.STAFF, Role.SECRETARY}
 
     def _locate(self, message: Incoming) -> PlaceResult:
-        location = message.location
-        if location is None:
+        if message.location is None:
             return self.places.locate(message.text)
-        lon, lat = location.longitude, location.latitude
+        lon, lat = wgs84(message.location)
         return self.places.locate(message.text, longitude=lon, latitude=lat)
 
     @staticmethod
