@@ -1105,6 +1105,10 @@ class FakeTelegram:
         """Human-readable lines of everything said and done, in order."""
         return list(self._transcript)
 
+    def last_update_id(self) -> int:
+        """The update_id of the newest update users caused."""
+        return self._next_update_id - 1
+
     def pending_updates(self) -> list[JSON]:
         """Updates not yet confirmed (polling) or delivered (webhook)."""
         return [copy.deepcopy(p.update) for p in self._pending]

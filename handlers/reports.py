@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,7 +22,7 @@ from storage.models import Person, PersonRole, Ticket
 from storage.people import upsert_person
 from storage.tickets import add_attachment, create_ticket, get_ticket
 
-_STORED_KINDS = {
+STORED_KINDS = {
     AttachmentKind.PHOTO: StoredAttachmentKind.PHOTO,
     AttachmentKind.VIDEO: StoredAttachmentKind.VIDEO,
     AttachmentKind.VOICE: StoredAttachmentKind.VOICE,
@@ -92,10 +93,14 @@ async def take_report(
     verdict: ParsedReport,
     now: datetime,
     pieces: Sequence[Incoming] = (),
+    already_claimed: bool = False,
 ) -> IntakeResult:
-    """Create the ticket for a report; a message seen before returns its existing ticket."""
+    """Create the ticket for a report; a message seen before returns its existing ticket.
+
+    Callers that claimed the message themselves (to ignore redeliveries early) say so.
+    """
     platform = message.platform.value
-    if not await claim_inbound_message(
+    if not already_claimed and not await claim_inbound_message(
         session, platform=platform, chat_id=message.chat_id, message_id=message.message_id, now=now
     ):
         return IntakeResult(await _existing_ticket(session, message), created=False)
@@ -148,23 +153,32 @@ async def _record_sources(
     pieces: Sequence[Incoming],
     now: datetime,
 ) -> None:
-    """Link the message and its pieces to the ticket and keep every media file id."""
-    platform = message.platform.value
+    """Link the message and its pieces to the ticket and keep every media file id once."""
     for source in (message, *pieces):
         await _link(session, source, ticket, now)
-    for source in (message, *pieces):
-        for attachment in source.attachments:
-            kind = _STORED_KINDS.get(attachment.kind)
-            if kind is not None:
-                await add_attachment(
-                    session,
-                    ticket_id=ticket.id,
-                    kind=kind,
-                    platform=platform,
-                    file_id=attachment.file_id,
-                    now=now,
-                    size_bytes=attachment.size_bytes,
-                )
+    unique = {a.file_id: a for source in (message, *pieces) for a in source.attachments}
+    everything = replace(message, attachments=tuple(unique.values()))
+    await store_attachments(session, ticket_id=ticket.id, message=everything, now=now)
+
+
+async def store_attachments(
+    session: AsyncSession, *, ticket_id: uuid.UUID, message: Incoming, now: datetime
+) -> None:
+    """Keep every photo, video, voice note and file of a message on the ticket."""
+    for attachment in message.attachments:
+        kind = STORED_KINDS.get(attachment.kind)
+        if kind is not None:
+            await add_attachment(
+                session,
+                ticket_id=ticket_id,
+                kind=kind,
+                platform=message.platform.value,
+                file_id=attachment.file_id,
+                now=now,
+                size_bytes=attachment.size_bytes,
+                sha256=attachment.sha256,
+                media_path=attachment.media_path,
+            )
 
 
 async def _existing_ticket(session: AsyncSession, message: Incoming) -> Ticket | None:

@@ -202,3 +202,98 @@ class ProcessedMessage(SQLModel, table=True):
     message_id: str = Field(max_length=128, primary_key=True)
     ticket_id: uuid.UUID | None = Field(default=None, foreign_key="ticket.id", index=True)
     processed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- Outbox ---
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    COALESCED = "coalesced"
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message waiting to be sent (or its record once sent), committed with its cause.
+
+    `payload` is the neutral message as JSON; storage keeps it opaque. A row is `pending`
+    until a sender marks it `sent`, `failed`, or `coalesced` into the row `coalesced_into_id`.
+    `lease_owner`/`lease_until` mark a claim; an expired lease makes the row claimable again.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (sa.Index("ix_outbox_message_status_due_at", "status", "due_at"),)
+
+    # A sequence, not a UUID: a chat's messages are sent in the order they were queued.
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: str = Field(max_length=128, index=True)
+    payload: str = Field(sa_type=sa.Text)
+    coalesce_key: str | None = Field(default=None, max_length=128)
+    ticket_id: uuid.UUID | None = Field(default=None, foreign_key="ticket.id", index=True)
+    status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=string_enum(OutboxStatus))
+    attempts: int = 0
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    sent_message_id: str | None = Field(default=None, max_length=128)
+    coalesced_into_id: int | None = None
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+# --- Conversations: what the bot is waiting for ---
+
+
+class ConversationQuestion(SQLModel, table=True):
+    """A question the bot asked someone in a chat ("is this a report?", "where is it?")."""
+
+    __tablename__ = "conversation_question"
+    __table_args__ = (sa.Index("ix_conversation_question_chat_user", "chat_id", "user_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: str = Field(max_length=128)
+    user_id: str = Field(max_length=128)
+    kind: str = Field(max_length=32)
+    ticket_id: uuid.UUID | None = Field(default=None, foreign_key="ticket.id")
+    payload: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    closed: bool = False
+
+
+class PendingPiece(SQLModel, table=True):
+    """A photo or pin without words, kept until its author says what it shows."""
+
+    __tablename__ = "pending_piece"
+    __table_args__ = (sa.Index("ix_pending_piece_chat_user", "chat_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: str = Field(max_length=128)
+    user_id: str = Field(max_length=128)
+    message_id: str = Field(max_length=128)
+    payload: str = Field(sa_type=sa.Text)
+    received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    asked: bool = False
+
+
+class TicketSubscriber(SQLModel, table=True):
+    """Someone to tell about a ticket's progress besides its reporter (duplicate reporters)."""
+
+    __tablename__ = "ticket_subscriber"
+
+    ticket_id: uuid.UUID = Field(foreign_key="ticket.id", primary_key=True)
+    person_id: uuid.UUID = Field(foreign_key="person.id", primary_key=True)
+    chat_id: str = Field(max_length=128)
+    message_id: str = Field(max_length=128)
+    joined_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class NoticeSent(SQLModel, table=True):
+    """A one-off notice already given (e.g. "this group is not registered"), by key."""
+
+    __tablename__ = "notice_sent"
+
+    key: str = Field(max_length=255, primary_key=True)
+    sent_at: datetime = Field(sa_type=UTCDateTime)

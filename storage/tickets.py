@@ -253,3 +253,13 @@ async def list_attachments(
         .order_by(col(TicketAttachment.id))
     )
     return list(await session.exec(statement))
+
+
+async def tickets_of_community(session: AsyncSession, *, community_id: str) -> list[Ticket]:
+    """Every ticket of a community, oldest first (for statistics)."""
+    statement = (
+        select(Ticket)
+        .where(Ticket.community_id == community_id)
+        .order_by(col(Ticket.created_at), col(Ticket.number))
+    )
+    return list(await session.exec(statement))

@@ -14,7 +14,7 @@ from handlers.parsing.text import CleanText, clean_text, mask_figurative
 
 MIN_PROBLEM = 1.5
 MIN_EVIDENCE = 2.5
-CONFIDENT_EVIDENCE = 4.0
+CONFIDENT_EVIDENCE = 3.0
 UNSURE_CONFIDENCE = 0.35
 
 

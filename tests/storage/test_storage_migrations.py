@@ -20,6 +20,11 @@ MODEL_TABLES = {
     "ticket_attachment",
     "ticket_event",
     "processed_message",
+    "outbox_message",
+    "conversation_question",
+    "pending_piece",
+    "ticket_subscriber",
+    "notice_sent",
 }
 
 

@@ -1,0 +1,200 @@
+"""Wiring: the Telegram application, the handlers' runtime, the outbox sender and the sweeps."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.media import MediaStore
+from bot.telegram import (
+    TelegramMessenger,
+    download_small_media,
+    translate_message,
+    translate_press,
+)
+from handlers.clock import Clock, SystemClock
+from handlers.community import CommunityConfig
+from handlers.dispatch import handle_incoming, handle_press
+from handlers.group_intake import notice_unknown_chat, sweep_orphan_pieces
+from handlers.runtime import Runtime
+from schedules.flood_control import FloodLimits
+from schedules.outbox_sender import OutboxSender
+from storage.database import create_engine, create_session_factory, upgrade_database
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 30.0
+
+
+@dataclass
+class TelegramOptions:
+    """How to reach Telegram and how to receive updates."""
+
+    token: str
+    base_url: str  # "<root>/bot"; PTB appends the token
+    base_file_url: str  # "<root>/file/bot"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    poll_timeout: float = 10.0
+
+
+@dataclass
+class BotService:
+    """One running bot: intake (polling or webhook), outbox sender, periodic sweeps."""
+
+    telegram: TelegramOptions
+    communities: Sequence[CommunityConfig]
+    database_url: str
+    media_dir: Path
+    media_max_bytes: int = 20 * 1024 * 1024
+    clock: Clock = field(default_factory=SystemClock)
+    flood_limits: FloodLimits = field(default_factory=FloodLimits)
+    sender_owner: str = "sender-1"
+    run_sender: bool = True
+    updates_handled: int = 0
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _handled: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def start(self) -> None:
+        """Migrate the database, connect to Telegram, start receiving and sending."""
+        await upgrade_database(self.database_url)
+        self.engine = create_engine(self.database_url)
+        sessions = create_session_factory(self.engine)
+        self.application = self._build_application()
+        await self.application.initialize()
+        self.bot_username = self.application.bot.username
+        self.messenger = TelegramMessenger(self.application.bot)
+        self.sender = OutboxSender(
+            sessions, {"tg": self.messenger}, self.clock, self.flood_limits, owner=self.sender_owner
+        )
+        self.runtime = Runtime(
+            communities=self.communities,
+            sessions=sessions,
+            clock=self.clock,
+            outbox_changed=self.sender.notify,
+        )
+        self.media = MediaStore(self.media_dir)
+        await self.application.start()
+        await self._start_receiving()
+        if self.run_sender:
+            self._tasks = [
+                asyncio.create_task(self.sender.run(self._stop)),
+                asyncio.create_task(self._sweep_forever()),
+            ]
+
+    async def wait_handled(self, count: int, seconds: float = 10.0) -> None:
+        """Wait until this many updates were handled (tests and the demo)."""
+        async with asyncio.timeout(seconds), self._handled:
+            await self._handled.wait_for(lambda: self.updates_handled >= count)
+
+    async def stop(self) -> None:
+        """Stop receiving, let the sender finish its step, close connections."""
+        self._stop.set()
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=5)
+        await self.application.stop()
+        await self.application.shutdown()
+        await self.engine.dispose()
+
+    def _build_application(self) -> Application:  # type: ignore[type-arg]
+        builder = (
+            ApplicationBuilder()
+            .token(self.telegram.token)
+            .base_url(self.telegram.base_url)
+            .base_file_url(self.telegram.base_file_url)
+        )
+        application = builder.build()
+        application.add_handler(TypeHandler(Update, self._on_update))
+        application.add_error_handler(self._on_error)
+        return application
+
+    async def _start_receiving(self) -> None:
+        updater = self.application.updater
+        assert updater is not None
+        options = self.telegram
+        if options.webhook_url:
+            await updater.start_webhook(
+                listen=options.webhook_listen,
+                port=options.webhook_port,
+                url_path="telegram",
+                webhook_url=options.webhook_url,
+                secret_token=options.webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            await updater.start_polling(
+                poll_interval=0.0,
+                timeout=int(options.poll_timeout),
+                allowed_updates=Update.ALL_TYPES,
+            )
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Translate one update and hand it to the neutral handlers."""
+        try:
+            await self._dispatch(update)
+        finally:
+            async with self._handled:
+                self.updates_handled += 1
+                self._handled.notify_all()
+
+    async def _dispatch(self, update: Update) -> None:
+        if update.callback_query is not None:
+            press = translate_press(update.callback_query)
+            toast = await handle_press(self.runtime, press)
+            await self.messenger.answer_press(press, toast)
+            return
+        if update.my_chat_member is not None:
+            await self._on_membership(update)
+            return
+        message = update.message or update.edited_message
+        if message is None or message.from_user is None or message.from_user.is_bot:
+            return
+        incoming = translate_message(
+            message, edited=update.edited_message is not None, bot_username=self.bot_username
+        )
+        if incoming.media_count:
+            incoming = await download_small_media(
+                self.application.bot, incoming, self.media, self.media_max_bytes
+            )
+        await handle_incoming(self.runtime, incoming)
+
+    async def _on_membership(self, update: Update) -> None:
+        member = update.my_chat_member
+        assert member is not None
+        chat = member.chat
+        joined = member.new_chat_member.status in {"member", "administrator"}
+        if joined and chat.type in {"group", "supergroup"}:
+            await notice_unknown_chat(self.runtime, f"tg:{chat.id}", chat.title or "", "tg")
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log a failed update without its content or any secret; keep running."""
+        error = context.error
+        log.error(
+            "update handling failed: %s: %s",
+            type(error).__name__,
+            error,
+            exc_info=(type(error), error, error.__traceback__) if error else None,
+        )
+
+    async def _sweep_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await sweep_orphan_pieces(self.runtime)
+            except Exception as error:  # a sweep must not stop the bot
+                log.error("sweep failed: %s", type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=SWEEP_SECONDS)

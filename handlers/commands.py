@@ -1,0 +1,262 @@
+"""Commands: /start, /help, /report, /ticket N, /mytickets, and for staff /open [grid], /stats."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from statistics import median
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.actions import Outgoing
+from handlers.community import CommunityConfig, Role
+from handlers.group_intake import handle_chat_message
+from handlers.messages import ChatKind, Incoming
+from handlers.runtime import Runtime, queue, role_in
+from handlers.texts import normalise_language, text
+from handlers.ticket_texts import grid_name, local_time, status_name, summary
+from storage.models import OPEN_STATUSES, Ticket, TicketStatus
+from storage.people import find_person_by_account, get_person, upsert_person
+from storage.tickets import (
+    get_ticket_by_number,
+    list_open_tickets,
+    list_tickets_for_assignee,
+    list_tickets_for_reporter,
+    tickets_of_community,
+)
+
+HANDLING_ROLES = frozenset({Role.GRID_WORKER, Role.STAFF, Role.SECRETARY})
+LIST_LIMIT = 20
+
+Command = Callable[[Runtime, AsyncSession, CommunityConfig, Incoming, str, str], Awaitable[str]]
+
+
+async def handle_command(runtime: Runtime, message: Incoming) -> None:
+    """Answer a command in the chat it came from."""
+    if message.command == "report":
+        await _report(runtime, message)
+        return
+    community = runtime.community_of_chat(message.chat_id) or runtime.community_of_user(
+        message.platform.value, message.sender.user_id
+    )
+    command = COMMANDS.get(message.command or "")
+    if community is None or command is None:
+        return
+    async with runtime.sessions() as session, session.begin():
+        language = await _remember_sender(session, community, message)
+        argument = _argument(message.text)
+        answer = await command(runtime, session, community, message, language, argument)
+        await queue(
+            runtime,
+            session,
+            Outgoing(chat_id=message.chat_id, text=answer, reply_to=message.message_id),
+        )
+    runtime.outbox_changed()
+
+
+def _argument(raw: str) -> str:
+    return re.sub(r"^/\S+\s*", "", raw.strip()).strip()
+
+
+async def _remember_sender(
+    session: AsyncSession, community: CommunityConfig, message: Incoming
+) -> str:
+    """Store the sender with their role and language; return the language to answer in."""
+    role = role_in(community, message.platform.value, message.sender.user_id)
+    await upsert_person(
+        session,
+        community_id=community.community.id,
+        display_name=message.sender.display_name or message.sender.user_id,
+        role=role,
+        platform=message.platform.value,
+        platform_user_id=message.sender.user_id,
+        language=message.sender.language,
+    )
+    if message.chat_kind is ChatKind.GROUP:
+        return community.community.language
+    return normalise_language(message.sender.language or community.community.language)
+
+
+async def _report(runtime: Runtime, message: Incoming) -> None:
+    """/report TEXT is an explicit report of TEXT."""
+    await handle_chat_message(runtime, replace(message, text=_argument(message.text)))
+
+
+async def _start(
+    runtime: Runtime,
+    session: AsyncSession,
+    community: CommunityConfig,
+    message: Incoming,
+    language: str,
+    argument: str,
+) -> str:
+    role = role_in(community, message.platform.value, message.sender.user_id)
+    role_line = (
+        text("cmd.role_line", language, role=text(f"role.{role.value}", language))
+        if role is not Role.RESIDENT
+        else ""
+    )
+    name = (
+        community.community.name_en
+        if language == "en" and community.community.name_en
+        else community.community.name
+    )
+    return text(
+        "cmd.start", language, name=message.sender.display_name, community=name, role_line=role_line
+    )
+
+
+async def _help(
+    runtime: Runtime,
+    session: AsyncSession,
+    community: CommunityConfig,
+    message: Incoming,
+    language: str,
+    argument: str,
+) -> str:
+    role = role_in(community, message.platform.value, message.sender.user_id)
+    extra = text("cmd.help_staff", language) if role in HANDLING_ROLES else ""
+    return text("cmd.help", language) + extra
+
+
+async def _ticket(
+    runtime: Runtime,
+    session: AsyncSession,
+    community: CommunityConfig,
+    message: Incoming,
+    language: str,
+    argument: str,
+) -> str:
+    number = argument.lstrip("#")
+    if not number.isdigit():
+        return text("cmd.ticket_usage", language)
+    ticket = await get_ticket_by_number(
+        session, community_id=community.community.id, number=int(number)
+    )
+    if ticket is None:
+        return text("cmd.ticket_missing", language, number=number)
+    handler = (
+        await get_person(session, person_id=ticket.assignee_id) if ticket.assignee_id else None
+    )
+    return text(
+        "cmd.ticket_detail",
+        language,
+        summary=summary(community, ticket, language),
+        status=status_name(ticket.status, language),
+        handler=handler.display_name if handler else text("ticket.unassigned", language),
+        description=ticket.description,
+        created=local_time(community, ticket.created_at),
+    )
+
+
+async def _my_tickets(
+    runtime: Runtime,
+    session: AsyncSession,
+    community: CommunityConfig,
+    message: Incoming,
+    language: str,
+    argument: str,
+) -> str:
+    person = await find_person_by_account(
+        session, platform=message.platform.value, platform_user_id=message.sender.user_id
+    )
+    if person is None:
+        return text("cmd.no_tickets", language)
+    tickets = await list_tickets_for_assignee(session, assignee_id=person.id)
+    tickets += await list_tickets_for_reporter(session, reporter_id=person.id)
+    return _ticket_list(community, list(dict.fromkeys(tickets)), language)
+
+
+async def _open(
+    runtime: Runtime,
+    session: AsyncSession,
+    community: CommunityConfig,
+    message: Incoming,
+    language: str,
+    argument: str,
+) -> str:
+    if role_in(community, message.platform.value, message.sender.user_id) not in HANDLING_ROLES:
+        return text("cmd.staff_only", language)
+    grid_id = _grid_argument(community, argument)
+    if argument and grid_id is None:
+        return text("cmd.unknown_grid", language, grid=argument)
+    tickets = await list_open_tickets(session, community_id=community.community.id, grid_id=grid_id)
+    return _ticket_list(community, tickets, language)
+
+
+def _grid_argument(community: CommunityConfig, argument: str) -> str | None:
+    wanted = argument.strip().upper()
+    return next((g.id for g in community.grids if g.id.upper() == wanted), None)
+
+
+def _ticket_list(community: CommunityConfig, tickets: list[Ticket], language: str) -> str:
+    if not tickets:
+        return text("cmd.no_tickets", language)
+    lines = [
+        f"{summary(community, t, language)} · {status_name(t.status, language)}"
+        for t in tickets[:LIST_LIMIT]
+    ]
+    if len(tickets) > LIST_LIMIT:
+        lines.append(f"… +{len(tickets) - LIST_LIMIT}")
+    return "\n".join(lines)
+
+
+async def _stats(
+    runtime: Runtime,
+    session: AsyncSession,
+    community: CommunityConfig,
+    message: Incoming,
+    language: str,
+    argument: str,
+) -> str:
+    if role_in(community, message.platform.value, message.sender.user_id) not in HANDLING_ROLES:
+        return text("cmd.staff_only", language)
+    tickets = await tickets_of_community(session, community_id=community.community.id)
+    now = runtime.clock.now()
+    open_tickets = [t for t in tickets if t.status in OPEN_STATUSES]
+    overdue = [
+        t
+        for t in open_tickets
+        if t.acknowledged_at is None
+        and t.ack_due_at
+        and t.ack_due_at < now
+        and t.status is not TicketStatus.ACKNOWLEDGED
+    ]
+    per_grid = "\n".join(
+        text(
+            "cmd.stats_grid",
+            language,
+            grid=grid_name(community, grid.id, language),
+            open=sum(1 for t in open_tickets if t.grid_id == grid.id),
+        )
+        for grid in community.grids
+    )
+    done = sum(1 for t in tickets if t.status in {TicketStatus.RESOLVED, TicketStatus.CLOSED})
+    answer = text(
+        "cmd.stats",
+        language,
+        total=len(tickets),
+        open=len(open_tickets),
+        done=done,
+        overdue=len(overdue),
+        per_grid=per_grid,
+    )
+    acknowledged = [
+        (t.acknowledged_at - t.created_at).total_seconds() / 60
+        for t in tickets
+        if t.acknowledged_at
+    ]
+    if acknowledged:
+        answer += f"\n⏱ {median(acknowledged):.0f} min"
+    return answer
+
+
+COMMANDS: dict[str, Command] = {
+    "start": _start,
+    "help": _help,
+    "ticket": _ticket,
+    "mytickets": _my_tickets,
+    "open": _open,
+    "stats": _stats,
+}

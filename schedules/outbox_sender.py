@@ -1,0 +1,394 @@
+"""Outbox drain: send queued messages within flood limits, retry with backoff, survive crashes.
+
+Each drain claims due rows under a lease (committed first), then works through each chat's
+rows one at a time in queue order; chats proceed side by side. Every outcome is committed in
+its own short transaction, and a row is marked sent only after the messenger returned, so a
+sender that dies leaves leased rows that another sender picks up once the lease expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.actions import Messenger, Outgoing, Rejected, RetryLater, Unreachable
+from handlers.clock import Clock
+from schedules.flood_control import FloodControl, FloodLimits, is_group_chat, platform_of
+from storage import outbox
+from storage.models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BACKOFF_CAP_SECONDS = 300.0
+# Postponing by at least this much guarantees progress on virtual clocks and rounding.
+MIN_POSTPONE_SECONDS = 0.001
+# Longest merged text: Telegram counts UTF-16 code units, WeCom counts UTF-8 bytes.
+TELEGRAM_TEXT_LIMIT = 4096
+WECOM_TEXT_LIMIT_BYTES = 2048
+COALESCE_SEPARATOR = "\n\n"
+# A chat starts no new send after this share of the lease has passed: the rest of its rows stay
+# leased and go after expiry, rather than risk another sender claiming them mid-send.
+LEASE_USABLE_SHARE = 0.5
+
+
+@dataclass(slots=True)
+class DrainReport:
+    """What one drain did: rows claimed, messages sent, rows rescheduled, failed, merged."""
+
+    claimed: int = 0
+    sent: int = 0
+    rescheduled: int = 0
+    failed: int = 0
+    coalesced: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """A claimed outbox row, detached from its session, with its decoded message."""
+
+    id: int
+    chat_id: str
+    attempts: int
+    ticket_id: uuid.UUID | None
+    coalesce_key: str | None
+    payload: str
+    message: Outgoing | None
+
+    @classmethod
+    def of(cls, row: OutboxMessage) -> _Row:
+        """Snapshot a claimed row."""
+        assert row.id is not None
+        return cls(
+            id=row.id,
+            chat_id=row.chat_id,
+            attempts=row.attempts,
+            ticket_id=row.ticket_id,
+            coalesce_key=row.coalesce_key,
+            payload=row.payload,
+            message=_decode(row.payload),
+        )
+
+
+def _decode(payload: str) -> Outgoing | None:
+    try:
+        return Outgoing.from_json(payload)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Delay after the `attempts`-th failed try: 1, 2, 4 … seconds, capped at 300."""
+    return min(BACKOFF_CAP_SECONDS, 2.0 ** max(0, attempts - 1))
+
+
+def fits_one_message(chat_id: str, text: str) -> bool:
+    """Whether `text` is within the platform's length limit for one message."""
+    if platform_of(chat_id) == "wecom":
+        return len(text.encode("utf-8")) <= WECOM_TEXT_LIMIT_BYTES
+    return len(text.encode("utf-16-le")) // 2 <= TELEGRAM_TEXT_LIMIT
+
+
+class OutboxSender:
+    """Drains the outbox through the messengers, keyed by platform prefix ("tg", "wecom")."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        messengers: Mapping[str, Messenger],
+        clock: Clock,
+        limits: FloodLimits,
+        owner: str = "sender-1",
+        batch: int = 100,
+        lease_seconds: float = 60,
+        concurrency: int = 8,
+    ) -> None:
+        self._sessions = session_factory
+        self._messengers = dict(messengers)
+        self._clock = clock
+        self.flood = FloodControl(limits, clock)
+        self.owner = owner
+        self._batch = batch
+        self._lease_seconds = lease_seconds
+        self._chat_slots = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        """Wake the run loop now (new rows were enqueued)."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event, idle_seconds: float = 0.5) -> None:
+        """Drain until `stop` is set, sleeping until the next due row or `idle_seconds`."""
+        while not stop.is_set():
+            self._wake.clear()
+            claimed = 0
+            try:
+                claimed = (await self.drain_once()).claimed
+            except Exception as error:  # the loop must outlive database hiccups
+                logger.error("outbox drain failed: %s", type(error).__name__)
+            delay = await self._next_delay(idle_seconds, claimed)
+            await self._pause(stop, delay)
+
+    async def drain_once(self) -> DrainReport:
+        """Claim due rows and send them, chat by chat in the order of each chat's oldest row."""
+        report = DrainReport()
+        deadline = self._clock.now() + timedelta(seconds=self._lease_seconds * LEASE_USABLE_SHARE)
+        rows = await self._claim()
+        report.claimed = len(rows)
+        chats: dict[str, list[_Row]] = {}
+        for row in rows:
+            chats.setdefault(row.chat_id, []).append(row)
+        results = await asyncio.gather(
+            *(self._drain_chat_in_slot(queue, deadline, report) for queue in chats.values()),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                logger.error("outbox chat drain failed: %s", type(result).__name__)
+        return report
+
+    # --- Claiming and the run loop ---
+
+    async def _claim(self) -> list[_Row]:
+        async with self._sessions() as session:
+            claimed = await outbox.claim_due(
+                session,
+                now=self._clock.now(),
+                owner=self.owner,
+                lease_seconds=self._lease_seconds,
+                limit=self._batch,
+            )
+            rows = [_Row.of(row) for row in claimed]
+            await session.commit()
+        return rows
+
+    async def _next_delay(self, idle_seconds: float, claimed: int) -> float:
+        try:
+            async with self._sessions() as session:
+                next_due = await outbox.next_due_at(session)
+        except Exception as error:
+            logger.error("outbox next-due query failed: %s", type(error).__name__)
+            return idle_seconds
+        if next_due is None:
+            return idle_seconds
+        delay = min(idle_seconds, max(0.0, (next_due - self._clock.now()).total_seconds()))
+        # Due rows that could not be claimed belong to another sender (or wait behind one).
+        return idle_seconds if delay == 0 and claimed == 0 else delay
+
+    async def _pause(self, stop: asyncio.Event, seconds: float) -> None:
+        if seconds <= 0 or stop.is_set() or self._wake.is_set():
+            return
+        waiters = {
+            asyncio.ensure_future(self._clock.sleep(seconds)),
+            asyncio.ensure_future(self._wake.wait()),
+            asyncio.ensure_future(stop.wait()),
+        }
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
+    # --- One chat ---
+
+    async def _drain_chat_in_slot(
+        self, rows: list[_Row], deadline: datetime, report: DrainReport
+    ) -> None:
+        async with self._chat_slots:
+            await self._drain_chat(deque(rows), deadline, report)
+
+    async def _drain_chat(
+        self, queue: deque[_Row], deadline: datetime, report: DrainReport
+    ) -> None:
+        """Send a chat's rows one at a time; on the first postponement the rest wait too."""
+        while queue and self._clock.now() < deadline:
+            if self._should_coalesce(queue):
+                await self._coalesce(queue, report)
+            wait = self.flood.wait_time(queue[0].chat_id)
+            if wait > 0:
+                await self._postpone(queue, self._after(wait), report)
+                return
+            row = queue.popleft()
+            self.flood.record(row.chat_id)
+            retry_at = await self._deliver(row, report)
+            if retry_at is not None:
+                await self._postpone(queue, retry_at, report)
+                return
+
+    async def _deliver(self, row: _Row, report: DrainReport) -> datetime | None:
+        """Send one row and settle it; return the retry time if the chat must pause."""
+        messenger = self._messengers.get(platform_of(row.chat_id))
+        if messenger is None:
+            await self._fail(row, f"no messenger for platform {platform_of(row.chat_id)!r}", report)
+            return None
+        if row.message is None:
+            await self._fail(row, "payload is not a valid outgoing message", report)
+            return None
+        try:
+            sent_id = await messenger.send(row.message)
+        except RetryLater as error:
+            self.flood.block(row.chat_id, error.seconds)
+            return await self._retry(row, error.seconds, str(error), report)
+        except Unreachable as error:
+            await self._fall_back(row, row.message, str(error), report)
+            return None
+        except Rejected as error:
+            await self._fail(row, str(error), report)
+            return None
+        except Exception as error:  # an adapter bug must not stop the other messages
+            logger.warning(
+                "sending outbox message %s to %s raised %s",
+                row.id,
+                row.chat_id,
+                type(error).__name__,
+            )
+            return await self._retry(row, 0.0, type(error).__name__, report)
+        await self._settle(
+            lambda s: outbox.mark_sent(
+                s, message_id=row.id, sent_message_id=sent_id, now=self._clock.now()
+            )
+        )
+        report.sent += 1
+        return None
+
+    # --- Outcomes ---
+
+    async def _retry(
+        self, row: _Row, seconds: float, error: str, report: DrainReport
+    ) -> datetime | None:
+        """Reschedule after a failed try (backoff, at least `seconds`), or give up after 8."""
+        attempts = row.attempts + 1
+        if attempts >= MAX_ATTEMPTS:
+            await self._fail(row, error, report)
+            return None
+        due_at = self._after(max(seconds, backoff_seconds(attempts)))
+        await self._settle(
+            lambda s: outbox.reschedule(s, message_id=row.id, due_at=due_at, error=error)
+        )
+        report.rescheduled += 1
+        return due_at
+
+    async def _postpone(self, queue: Sequence[_Row], due_at: datetime, report: DrainReport) -> None:
+        """Make the chat's remaining rows due at `due_at` without counting an attempt."""
+        if not queue:
+            return
+
+        async def postpone_all(session: AsyncSession) -> None:
+            for row in queue:
+                await outbox.reschedule(
+                    session, message_id=row.id, due_at=due_at, error=None, count_attempt=False
+                )
+
+        await self._settle(postpone_all)
+        report.rescheduled += len(queue)
+
+    async def _fail(self, row: _Row, error: str, report: DrainReport) -> None:
+        logger.warning("outbox message %s to %s failed: %s", row.id, row.chat_id, error)
+        await self._settle(
+            lambda s: outbox.mark_failed(s, message_id=row.id, error=error, now=self._clock.now())
+        )
+        report.failed += 1
+
+    async def _fall_back(
+        self, row: _Row, message: Outgoing, error: str, report: DrainReport
+    ) -> None:
+        """The recipient cannot be reached: queue the fallback message, if any, and fail."""
+        if message.fallback_chat_id is None:
+            await self._fail(row, error, report)
+            return
+        fallback = replace(
+            message,
+            chat_id=message.fallback_chat_id,
+            text=message.fallback_text or message.text,
+            reply_to=None,
+            coalesce_key=None,
+            fallback_chat_id=None,
+            fallback_text=None,
+        )
+        now = self._clock.now()
+
+        async def fail_and_redirect(session: AsyncSession) -> None:
+            await outbox.enqueue_outgoing(
+                session,
+                chat_id=fallback.chat_id,
+                payload=fallback.to_json(),
+                now=now,
+                ticket_id=row.ticket_id,
+            )
+            await outbox.mark_failed(session, message_id=row.id, error=error, now=now)
+
+        await self._settle(fail_and_redirect)
+        report.failed += 1
+        self.notify()
+
+    async def _settle(self, change: Callable[[AsyncSession], Awaitable[object]]) -> None:
+        """Apply one outcome in its own short transaction."""
+        async with self._sessions() as session:
+            await change(session)
+            await session.commit()
+
+    def _after(self, seconds: float) -> datetime:
+        return self._clock.now() + timedelta(seconds=max(seconds, MIN_POSTPONE_SECONDS))
+
+    # --- Coalescing ---
+
+    def _should_coalesce(self, queue: deque[_Row]) -> bool:
+        """A group about to run out of its minute's budget with 2+ mergeable rows at the head."""
+        chat_id = queue[0].chat_id
+        return (
+            is_group_chat(chat_id)
+            and self.flood.group_budget_left(chat_id) <= 1
+            and len(_mergeable_head(queue)) >= 2
+        )
+
+    async def _coalesce(self, queue: deque[_Row], report: DrainReport) -> None:
+        """Merge the mergeable rows at the head of `queue` into the first one."""
+        head = _mergeable_head(queue)
+        merged = _merge([row.message for row in head if row.message is not None])
+        first = replace(head[0], payload=merged.to_json(), message=merged)
+        others = [row.id for row in head[1:]]
+        await self._settle(
+            lambda s: outbox.mark_coalesced(
+                s, message_ids=others, into_id=first.id, payload=first.payload
+            )
+        )
+        for _ in head:
+            queue.popleft()
+        queue.appendleft(first)
+        report.coalesced += len(others)
+
+
+def _mergeable_head(queue: deque[_Row]) -> list[_Row]:
+    """The leading rows that have a coalesce key, text only, and still fit in one message."""
+    head: list[_Row] = []
+    texts: list[str] = []
+    for row in queue:
+        if row.coalesce_key is None or row.message is None or row.message.media:
+            break
+        candidate = COALESCE_SEPARATOR.join([*texts, row.message.text])
+        if not fits_one_message(row.chat_id, candidate):
+            break
+        head.append(row)
+        texts.append(row.message.text)
+    return head
+
+
+def _merge(messages: Sequence[Outgoing]) -> Outgoing:
+    """One message carrying every text in order; buttons dropped, the first reply_to kept."""
+    mentions = tuple(dict.fromkeys(m for message in messages for m in message.mentions))
+    return replace(
+        messages[0],
+        text=COALESCE_SEPARATOR.join(message.text for message in messages),
+        buttons=(),
+        mentions=mentions,
+        fallback_text=None,
+    )

@@ -1,0 +1,139 @@
+"""A Telegram world for end-to-end tests: the fake Bot API, the real bot, one virtual clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.fake_telegram import FakeTelegram
+from bot.fake_telegram import FloodLimits as FakeLimits
+from bot.service import BotService, TelegramOptions
+from handlers.clock import FakeClock
+from handlers.community import CommunityConfig
+from schedules.flood_control import FloodLimits
+from storage.outbox import next_due_at
+
+RESIDENTS = -1001000000001
+STAFF_GROUP = -1001000000009
+SECRETARY, STAFF = 5000001, 5000002
+WORKER_G1, WORKER_G2, WORKER_G3, WORKER_G3_B, WORKER_G4 = (
+    6000001,
+    6000002,
+    6000003,
+    6000004,
+    6000005,
+)
+RIDER, RIDER_2, OUTSIDER = 7000001, 7000002, 7000099
+START = datetime(2023, 7, 10, 12, 0, tzinfo=UTC)
+
+
+class World:
+    """Users act through the fake server; the bot answers; `settle` waits for all of it."""
+
+    def __init__(self, fake: FakeTelegram, service: BotService, clock: FakeClock) -> None:
+        self.fake = fake
+        self.service = service
+        self.clock = clock
+        self.updates = 0
+
+    def send(
+        self, chat_id: int, user_id: int, text: str | None = None, **media: Any
+    ) -> dict[str, Any]:
+        """A user posts a message (text, photo=bytes, video=bytes, location=(lat, lon), ...)."""
+        self.updates += 1
+        return self.fake.user_sends(chat_id, user_id, text, **media)
+
+    def edit(self, chat_id: int, message_id: int, text: str) -> None:
+        self.updates += 1
+        self.fake.user_edits(chat_id, message_id, text)
+
+    def press(self, chat_id: int, message_id: int, data: str, *, user_id: int) -> None:
+        self.updates += 1
+        self.fake.user_presses(chat_id, message_id, data, user_id=user_id)
+
+    async def settle(self, *, max_rounds: int = 200) -> None:
+        """Wait until the bot handled every update and the outbox has nothing left to send."""
+        await self.service.wait_handled(self.updates)
+        for _ in range(max_rounds):
+            report = await self.service.sender.drain_once()
+            if report.claimed:
+                continue
+            async with self.service.runtime.sessions() as session:
+                due = await next_due_at(session)
+            if due is None:
+                return
+            if due > self.clock.now():
+                self.clock.advance((due - self.clock.now()).total_seconds())
+        raise AssertionError("the outbox did not drain")
+
+    def texts_to(self, chat_id: int) -> list[str]:
+        """What the bot sent to a chat (texts and captions), in order."""
+        return [m.get("text") or m.get("caption") or "" for m in self.fake.sent_messages(chat_id)]
+
+    def messages_to(self, chat_id: int) -> list[dict[str, Any]]:
+        return self.fake.sent_messages(chat_id)
+
+    def button_data(self, chat_id: int, label_part: str) -> tuple[int, str]:
+        """(message id, callback data) of the newest button whose label contains the text."""
+        for message in reversed(self.fake.sent_messages(chat_id)):
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+                for button in row:
+                    if label_part in button["text"]:
+                        return message["message_id"], button["callback_data"]
+        raise AssertionError(f"no button {label_part!r} in chat {chat_id}")
+
+
+def populate(fake: FakeTelegram, community: CommunityConfig) -> None:
+    """Everyone in the sample community, plus riders and an outsider, and the two groups."""
+    people = [(s.telegram_id, s.name) for s in community.staff]
+    people += [(w.telegram_id, w.name) for g in community.grids for w in g.workers]
+    for user_id, name in people:
+        if user_id is not None:
+            fake.add_user(user_id, name)
+    fake.add_user(RIDER, "美团-胡师傅")
+    fake.add_user(RIDER_2, "饿了么-阿强")
+    fake.add_user(OUTSIDER, "路人甲")
+    members = [uid for uid, _ in people if uid is not None] + [RIDER, RIDER_2, OUTSIDER]
+    fake.add_group(RESIDENTS, "扬帆社区红色之家（骑手群）", member_ids=members)
+    fake.add_group(STAFF_GROUP, "扬帆社区工作群", member_ids=[uid for uid, _ in people if uid])
+
+
+@asynccontextmanager
+async def telegram_world(
+    community: CommunityConfig,
+    database_url: str,
+    media_dir: Path,
+    *,
+    fake_limits: FakeLimits | None = None,
+    flood_limits: FloodLimits | None = None,
+) -> AsyncIterator[World]:
+    """Start the fake server and the real bot against it; stop both afterwards."""
+    clock = FakeClock(start=START)
+    fake = FakeTelegram(clock=clock, limits=fake_limits or FakeLimits())
+    await fake.start()
+    populate(fake, community)
+    service = BotService(
+        telegram=TelegramOptions(
+            token=fake.token,
+            base_url=fake.base_url,
+            base_file_url=fake.base_file_url,
+            poll_timeout=1,
+        ),
+        communities=[community],
+        database_url=database_url,
+        media_dir=media_dir,
+        clock=clock,
+        flood_limits=flood_limits or FloodLimits(),
+        run_sender=False,
+    )
+    try:
+        await service.start()
+        try:
+            yield World(fake, service, clock)
+        finally:
+            await service.stop()
+    finally:
+        await fake.stop()
