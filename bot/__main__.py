@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.redaction import redact
+
 if TYPE_CHECKING:
     from bot.settings import Settings
 
@@ -31,19 +33,24 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    run = commands.add_parser(
+    commands.add_parser(
         "run",
-        help="serve the configured chats; with no token, play the offline demo",
-        description="Serve the configured chats. With no TELEGRAM_BOT_TOKEN the bot plays the "
-        "bundled sample chat into the local database and prints what it would do.",
+        help="serve the configured chats; with no token, play a simulated group chat",
+        description="Serve the configured Telegram chats (polling, or a webhook when "
+        "TELEGRAM_WEBHOOK_URL is set). With no TELEGRAM_BOT_TOKEN the bot plays a whole "
+        "scenario in a simulated group chat (an embedded fake Telegram) and prints it.",
     )
-    run.add_argument(
+    replay = commands.add_parser(
+        "replay",
+        help="replay a chat export into the database and print the tickets it makes",
+    )
+    replay.add_argument(
         "--language",
         choices=["zh", "en"],
         default=None,
         help="language of the demo transcript (default: the community's)",
     )
-    run.add_argument(
+    replay.add_argument(
         "--export",
         type=Path,
         default=None,
@@ -169,11 +176,28 @@ def _database_errors(url: str) -> Iterator[None]:
 
 def _run_command(args: argparse.Namespace) -> int:
     settings = _settings()
-    if settings.telegram_enabled:
-        raise CliError(
-            "serving Telegram is not available in this version yet; "
-            "unset TELEGRAM_BOT_TOKEN to run the offline demo"
-        )
+    if not settings.telegram_enabled:
+        return _play_demo(settings)
+    from bot.serve import serve_telegram
+
+    with _database_errors(settings.database_url):
+        return asyncio.run(serve_telegram(settings))
+
+
+def _play_demo(settings: Settings) -> int:
+    from bot.demo_chat import play_demo
+    from handlers.community import load_communities
+
+    communities = load_communities([str(p) for p in settings.community_config_paths])
+    demo_database = Path("data") / "demo.db"
+    demo_database.unlink(missing_ok=True)
+    url = f"sqlite+aiosqlite:///{demo_database}"
+    with _database_errors(url):
+        return asyncio.run(play_demo(communities[0], url, Path(settings.media_dir)))
+
+
+def _replay_command(args: argparse.Namespace) -> int:
+    settings = _settings()
     from bot.demo import run_demo
 
     export = args.export or BUNDLED_EXPORT
@@ -191,13 +215,16 @@ def _settings() -> Settings:
     except ValidationError as exc:
         raise CliError(f"settings: {describe_settings_error(exc)}") from None
     logging.getLogger().setLevel(settings.log_level)
-    if settings.log_level != "DEBUG":  # migration chatter only when debugging
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    redact(*settings.secret_values())
+    if settings.log_level != "DEBUG":  # library chatter only when debugging
+        for noisy in ("alembic", "apscheduler", "telegram.ext"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     return settings
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": _run_command,
+    "replay": _replay_command,
     "parse": _parse_command,
     "score": _score_command,
     "check-config": _check_config_command,
@@ -213,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = _build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return COMMANDS[args.command](args)
     except (CliError, CommunityConfigError, ExportError, LabelsError) as exc:

@@ -22,6 +22,11 @@ _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _DB_PASSWORD = re.compile(r"(?P<head>://[^:/@]*:)(?P<password>[^/]*)(?P<tail>@)")
 
 
+def _url_password(url: str) -> str | None:
+    match = _DB_PASSWORD.search(url)
+    return match.group("password") if match else None
+
+
 def mask_url_password(url: str) -> str:
     """Hide the password in a URL such as ``postgresql://user:pw@host/db``."""
     return _DB_PASSWORD.sub(rf"\g<head>{_MASK}\g<tail>", url)
@@ -139,6 +144,19 @@ class Settings(BaseSettings):
         """True when every value the WeCom callback and API need is set."""
         needed = (self.wecom_corp_id, self.wecom_secret, self.wecom_token, self.wecom_aes_key)
         return all(item is not None for item in needed)
+
+    def secret_values(self) -> list[str]:
+        """The plain values of every secret, for scrubbing logs (never print these)."""
+        secrets = [
+            self.telegram_bot_token,
+            self.telegram_webhook_secret,
+            self.wecom_secret,
+            self.wecom_token,
+            self.wecom_aes_key,
+        ]
+        values = [s.get_secret_value() for s in secrets if s is not None]
+        password = _url_password(self.database_url)
+        return values + ([password] if password else [])
 
     def redacted(self) -> dict[str, Any]:
         """All settings as plain values, with secrets and the DB password masked."""

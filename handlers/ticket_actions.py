@@ -229,10 +229,10 @@ async def _tell_everyone(
 ) -> None:
     """Update the report's thread and every subscribed reporter of a duplicate."""
     language = community.community.language
-    threads = [(ticket.source_chat_id, ticket.source_message_id)]
+    threads = {ticket.source_chat_id: ticket.source_message_id}
     for subscriber in await conversations.subscribers(session, ticket_id=ticket.id):
-        threads.append((subscriber.chat_id, subscriber.message_id))
-    for chat_id, message_id in dict.fromkeys(threads):
+        threads.setdefault(subscriber.chat_id, subscriber.message_id)  # one update per chat
+    for chat_id, message_id in threads.items():
         await queue(
             runtime,
             session,

@@ -30,7 +30,7 @@ def run_cli(
 def test_help_lists_every_command() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
-    for command in ("run", "parse", "score", "check-config", "db"):
+    for command in ("run", "replay", "parse", "score", "check-config", "db"):
         assert command in result.stdout
 
 
@@ -100,3 +100,21 @@ def test_a_bad_database_url_is_one_line_with_the_password_masked(tmp_path: Path)
         assert result.stderr.startswith("error: DATABASE_URL ")
         assert "hunter2" not in result.stderr + result.stdout
         assert "Traceback" not in result.stderr
+
+
+def test_run_without_a_token_plays_the_simulated_group_chat(tmp_path: Path) -> None:
+    result = run_cli(
+        "run",
+        cwd=tmp_path,
+        env={
+            "COMMUNITY_CONFIG": str(SAMPLE_COMMUNITY),
+            "LOG_LEVEL": "DEBUG",
+        },
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert "已登记工单 #1" in out and "张敏" in out
+    assert "已有工单 #1" in out  # the duplicate
+    assert "抱歉" in out  # the outsider's refused press
+    assert "429 次数：0" in out
+    assert "123456:TEST" not in result.stderr  # the (fake) token never reaches the logs

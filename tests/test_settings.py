@@ -160,3 +160,25 @@ def test_several_errors_one_line_each(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings(env_file=None)
     lines = describe_settings_error(info.value).splitlines()
     assert [line.split(":", 1)[0] for line in lines] == ["LOG_LEVEL", "WECOM_AGENT_ID"]
+
+
+def test_logs_never_show_a_registered_secret(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from bot.redaction import redact
+
+    handler = logging.StreamHandler()
+    logging.getLogger().addHandler(handler)
+    try:
+        redact("987654:SECRET-TOKEN")
+        with caplog.at_level(logging.INFO):
+            logging.getLogger("telegram.ext.ExtBot").info(
+                "Set Bot API URL: %s", "https://api.telegram.org/bot987654:SECRET-TOKEN"
+            )
+        assert handler.filters, "the redactor is attached to every root handler"
+        record = caplog.records[-1]
+        handler.filter(record)
+        assert "987654:SECRET-TOKEN" not in record.getMessage()
+        assert "***" in record.getMessage()
+    finally:
+        logging.getLogger().removeHandler(handler)

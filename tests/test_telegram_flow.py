@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from handlers.community import CommunityConfig
-from storage.models import Ticket, TicketAttachment, TicketEvent, TicketStatus
-from tests.telegram_world import (
+from bot.simulation import (
     OUTSIDER,
     RESIDENTS,
     RIDER,
@@ -23,6 +21,8 @@ from tests.telegram_world import (
     World,
     telegram_world,
 )
+from handlers.community import CommunityConfig
+from storage.models import Ticket, TicketAttachment, TicketEvent, TicketStatus
 
 PHOTO = b"\xff\xd8\xff\xe0 fake jpeg bytes of a loose billboard"
 

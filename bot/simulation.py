@@ -1,4 +1,4 @@
-"""A Telegram world for end-to-end tests: the fake Bot API, the real bot, one virtual clock."""
+"""A simulated Telegram world: the fake Bot API, the real bot, one virtual clock (tests, demo)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.fake_telegram import FakeTelegram
 from bot.fake_telegram import FloodLimits as FakeLimits
+from bot.redaction import redact
 from bot.service import BotService, TelegramOptions
 from handlers.clock import FakeClock
 from handlers.community import CommunityConfig
@@ -113,6 +114,7 @@ async def telegram_world(
     """Start the fake server and the real bot against it; stop both afterwards."""
     clock = FakeClock(start=START)
     fake = FakeTelegram(clock=clock, limits=fake_limits or FakeLimits())
+    redact(fake.token)
     await fake.start()
     populate(fake, community)
     service = BotService(
