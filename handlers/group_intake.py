@@ -14,6 +14,7 @@ from handlers.geo import wgs84
 from handlers.grouping import PIECE_WINDOW, merge_pieces
 from handlers.messages import AttachmentKind as MediaKind
 from handlers.messages import ChatKind, Incoming, incoming_from_json, incoming_to_json
+from handlers.parsing.places import PlaceMatcher
 from handlers.parsing.report_parser import ParsedReport
 from handlers.reports import store_attachments, take_report
 from handlers.runtime import Runtime, account_of, queue, role_in, staff_chat_id
@@ -302,28 +303,31 @@ async def _find_duplicate(
     verdict: ParsedReport,
     message: Incoming,
 ) -> Ticket | None:
-    """An open ticket of the same grid and category, recent and at the same place."""
+    """An open ticket of the same grid and category, recent, about the same place.
+
+    Places match by canonical name (公园 is 扬帆公园, 12幢 is 十二栋); a report naming no
+    place matches only a very recent one.
+    """
     if verdict.grid_id is None:
         return None
     places = runtime.parser_for(community).places
-    own_places = {m.text for m in places.find(verdict.place_text or "")}
+    own = _place_keys(places, verdict.place_text)
     now = runtime.clock.now()
-    for ticket in reversed(
-        await list_open_tickets(
-            session, community_id=community.community.id, grid_id=verdict.grid_id
-        )
-    ):
-        if ticket.category != verdict.category or now - ticket.created_at > DUPLICATE_WINDOW:
+    candidates = await list_open_tickets(
+        session, community_id=community.community.id, grid_id=verdict.grid_id
+    )
+    for ticket in reversed(candidates):
+        age = now - ticket.created_at
+        if ticket.category != verdict.category or age > DUPLICATE_WINDOW:
             continue
-        if (
-            ticket.source_chat_id == message.chat_id
-            and ticket.source_message_id == message.message_id
-        ):
-            continue
-        their_places = {m.text for m in places.find(ticket.place_text or "")}
-        if own_places & their_places or now - ticket.created_at <= DUPLICATE_ANY_PLACE_WINDOW:
+        theirs = _place_keys(places, ticket.place_text)
+        if own & theirs or ((not own or not theirs) and age <= DUPLICATE_ANY_PLACE_WINDOW):
             return ticket
     return None
+
+
+def _place_keys(places: PlaceMatcher, place_text: str | None) -> frozenset[str]:
+    return frozenset(key for match in places.find(place_text or "") for key in match.keys)
 
 
 async def _link_duplicate(

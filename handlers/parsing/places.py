@@ -94,6 +94,7 @@ class PlaceMatch:
     text: str
     grid_ids: frozenset[str]
     strength: int
+    keys: frozenset[str] = frozenset()  # canonical places named: "扬帆公园", "building:12"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,7 @@ class PlaceMatcher:
     def __init__(self, community: CommunityConfig) -> None:
         self._community = community
         self._aliases: dict[str, tuple[frozenset[str], int]] = {}
+        self._canonical: dict[str, frozenset[str]] = {}
         self._buildings: dict[str, str] = {}
         for grid in community.grids:
             self._add_grid(grid)
@@ -160,18 +162,18 @@ class PlaceMatcher:
         stem = self._community_stem()
         for landmark in grid.landmarks:
             name = fold_width(landmark).lower().strip()
-            self._add_alias(name, grid.id, FULL_NAME)
+            self._add_alias(name, grid.id, FULL_NAME, name)
             for partial in self._partials(name, stem):
-                self._add_alias(partial, grid.id, PARTIAL_NAME)
+                self._add_alias(partial, grid.id, PARTIAL_NAME, name)
             if not _is_latin(name):
                 for english in _english_renderings(name):
-                    self._add_alias(english, grid.id, FULL_NAME)
+                    self._add_alias(english, grid.id, FULL_NAME, name)
         for building in grid.buildings:
             name = fold_width(str(building)).strip().lower()
             if name.isdigit():
                 self._buildings[str(int(name))] = grid.id
             else:  # named blocks ("A座", "Block C") are matched like landmarks
-                self._add_alias(name, grid.id, FULL_NAME)
+                self._add_alias(name, grid.id, FULL_NAME, name)
 
     def _community_stem(self) -> str:
         name = fold_width(self._community.community.name)
@@ -186,9 +188,10 @@ class PlaceMatcher:
                 yield tail
                 yield from (e for e in GENERIC_PLACE_WORDS.get(tail, ()) if " " in e)
 
-    def _add_alias(self, alias: str, grid_id: str, strength: int) -> None:
+    def _add_alias(self, alias: str, grid_id: str, strength: int, canonical: str) -> None:
         if len(alias) < 2:
             return
+        self._canonical[alias] = self._canonical.get(alias, frozenset()) | {canonical}
         grids, best = self._aliases.get(alias, (frozenset(), 0))
         if strength > best:
             self._aliases[alias] = (frozenset({grid_id}), strength)
@@ -206,8 +209,11 @@ class PlaceMatcher:
             return []
         matches = []
         for hit in self._landmark_pattern.finditer(folded):
-            grids, strength = self._aliases[hit.group(0)]
-            matches.append(PlaceMatch(hit.start(), hit.end(), hit.group(0), grids, strength))
+            alias = hit.group(0)
+            grids, strength = self._aliases[alias]
+            matches.append(
+                PlaceMatch(hit.start(), hit.end(), alias, grids, strength, self._canonical[alias])
+            )
         return matches
 
     def _building_matches(self, folded: str) -> list[PlaceMatch]:
@@ -220,7 +226,10 @@ class PlaceMatcher:
                 number = _building_number(hit.group(1))
                 grid_id = self._buildings.get(number) if number else None
                 grids = frozenset({grid_id}) if grid_id else frozenset()
-                matches.append(PlaceMatch(hit.start(), hit.end(), hit.group(0), grids, FULL_NAME))
+                keys = frozenset({f"building:{number}"}) if number else frozenset()
+                matches.append(
+                    PlaceMatch(hit.start(), hit.end(), hit.group(0), grids, FULL_NAME, keys)
+                )
         return matches
 
     def locate(
