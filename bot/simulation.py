@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,7 +55,7 @@ class World:
         self.updates += 1
         self.fake.user_presses(chat_id, message_id, data, user_id=user_id)
 
-    async def settle(self, *, max_rounds: int = 200) -> None:
+    async def settle(self, *, max_rounds: int = 5000) -> None:
         """Wait until the bot handled every update and the outbox has nothing left to send."""
         await self.service.wait_handled(self.updates)
         for _ in range(max_rounds):
@@ -87,24 +87,26 @@ class World:
         raise AssertionError(f"no button {label_part!r} in chat {chat_id}")
 
 
-def populate(fake: FakeTelegram, community: CommunityConfig) -> None:
-    """Everyone in the sample community, plus riders and an outsider, and the two groups."""
-    people = [(s.telegram_id, s.name) for s in community.staff]
-    people += [(w.telegram_id, w.name) for g in community.grids for w in g.workers]
-    for user_id, name in people:
-        if user_id is not None:
+def populate(fake: FakeTelegram, communities: Sequence[CommunityConfig]) -> None:
+    """Everyone configured, plus riders and an outsider, and every configured Telegram group."""
+    riders = [(RIDER, "美团-胡师傅"), (RIDER_2, "饿了么-阿强"), (OUTSIDER, "路人甲")]
+    for user_id, name in riders:
+        fake.add_user(user_id, name)
+    for community in communities:
+        people = [(s.telegram_id, s.name) for s in community.staff]
+        people += [(w.telegram_id, w.name) for g in community.grids for w in g.workers]
+        known = [(uid, name) for uid, name in people if uid is not None]
+        for user_id, name in known:
             fake.add_user(user_id, name)
-    fake.add_user(RIDER, "美团-胡师傅")
-    fake.add_user(RIDER_2, "饿了么-阿强")
-    fake.add_user(OUTSIDER, "路人甲")
-    members = [uid for uid, _ in people if uid is not None] + [RIDER, RIDER_2, OUTSIDER]
-    fake.add_group(RESIDENTS, "扬帆社区红色之家（骑手群）", member_ids=members)
-    fake.add_group(STAFF_GROUP, "扬帆社区工作群", member_ids=[uid for uid, _ in people if uid])
+        members = [uid for uid, _ in known] + [uid for uid, _ in riders]
+        for chat in community.chats:
+            if chat.id.startswith("tg:"):
+                fake.add_group(int(chat.id.removeprefix("tg:")), chat.title, member_ids=members)
 
 
 @asynccontextmanager
 async def telegram_world(
-    community: CommunityConfig,
+    communities: CommunityConfig | Sequence[CommunityConfig],
     database_url: str,
     media_dir: Path,
     *,
@@ -116,7 +118,8 @@ async def telegram_world(
     fake = FakeTelegram(clock=clock, limits=fake_limits or FakeLimits())
     redact(fake.token)
     await fake.start()
-    populate(fake, community)
+    served = [communities] if isinstance(communities, CommunityConfig) else list(communities)
+    populate(fake, served)
     service = BotService(
         telegram=TelegramOptions(
             token=fake.token,
@@ -124,7 +127,7 @@ async def telegram_world(
             base_file_url=fake.base_file_url,
             poll_timeout=1,
         ),
-        communities=[community],
+        communities=served,
         database_url=database_url,
         media_dir=media_dir,
         clock=clock,

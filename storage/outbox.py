@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -77,12 +78,30 @@ async def _lock_due_rows(
 ) -> list[OutboxMessage]:
     # PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent claimers take disjoint rows. SQLite
     # renders no locking clause; its BEGIN IMMEDIATE already serialises writing transactions.
+    # Rows stuck behind an earlier row of their chat (not yet due, or leased) are skipped in
+    # the query itself: otherwise a long queue behind a postponed row fills every batch and
+    # starves the other chats.
+    earlier = aliased(OutboxMessage)
+    waits_behind = (
+        select(earlier.id)
+        .where(
+            earlier.chat_id == OutboxMessage.chat_id,
+            col(earlier.id) < col(OutboxMessage.id),
+            earlier.status == OutboxStatus.PENDING,
+            or_(
+                col(earlier.due_at) > now,
+                and_(col(earlier.lease_until).is_not(None), col(earlier.lease_until) > now),
+            ),
+        )
+        .exists()
+    )
     statement = (
         select(OutboxMessage)
         .where(
             OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.due_at <= now,
             or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) <= now),
+            ~waits_behind,
         )
         .order_by(col(OutboxMessage.id))
         .limit(limit)

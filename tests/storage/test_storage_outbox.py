@@ -149,6 +149,21 @@ async def test_a_chat_is_claimed_only_in_queue_order(session: AsyncSession) -> N
     assert await _claim(session, at=later) == [first.id, second.id]
 
 
+async def test_a_long_queue_behind_a_postponed_row_does_not_starve_other_chats(
+    session: AsyncSession,
+) -> None:
+    head = await _enqueue(session, GROUP, "head")
+    for index in range(5):
+        await _enqueue(session, GROUP, f"behind {index}")
+    other = await _enqueue(session, PRIVATE)
+    assert head.id is not None
+    later = NOW + timedelta(seconds=30)
+    await reschedule(session, message_id=head.id, due_at=later, error=None, count_attempt=False)
+
+    # Five due rows wait behind the head; a batch of two must still reach the other chat.
+    assert await _claim(session, limit=2) == [other.id]
+
+
 async def test_rows_waiting_behind_another_senders_lease_are_not_claimed(
     session: AsyncSession,
 ) -> None:
