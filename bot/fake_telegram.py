@@ -1105,6 +1105,11 @@ class FakeTelegram:
         """Human-readable lines of everything said and done, in order."""
         return list(self._transcript)
 
+    @property
+    def clock(self) -> Clock:
+        """The clock its dates and flood windows follow."""
+        return self._clock
+
     def last_update_id(self) -> int:
         """The update_id of the newest update users caused."""
         return self._next_update_id - 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,7 @@ class BotService:
 
     async def start(self) -> None:
         """Migrate the database, connect to Telegram, start receiving and sending."""
+        os.environ.setdefault("PTB_TIMEDELTA", "1")  # PTB 22's opt-in: durations as timedelta
         await upgrade_database(self.database_url)
         self.engine = create_engine(self.database_url)
         sessions = create_session_factory(self.engine)

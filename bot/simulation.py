@@ -104,6 +104,52 @@ def populate(fake: FakeTelegram, communities: Sequence[CommunityConfig]) -> None
                 fake.add_group(int(chat.id.removeprefix("tg:")), chat.title, member_ids=members)
 
 
+def service_for(
+    fake: FakeTelegram,
+    clock: FakeClock,
+    communities: Sequence[CommunityConfig],
+    database_url: str,
+    media_dir: Path,
+    *,
+    flood_limits: FloodLimits | None = None,
+    webhook: tuple[str, int, str] | None = None,
+) -> BotService:
+    """A bot wired to the fake server; `webhook` is (url, port, secret) for webhook mode."""
+    url, port, secret = webhook if webhook else (None, 0, None)
+    return BotService(
+        telegram=TelegramOptions(
+            token=fake.token,
+            base_url=fake.base_url,
+            base_file_url=fake.base_file_url,
+            poll_timeout=1,
+            webhook_url=url,
+            webhook_port=port,
+            webhook_secret=secret,
+        ),
+        communities=communities,
+        database_url=database_url,
+        media_dir=media_dir,
+        clock=clock,
+        flood_limits=flood_limits or FloodLimits(),
+        run_sender=False,
+    )
+
+
+@asynccontextmanager
+async def fake_telegram(
+    communities: Sequence[CommunityConfig], limits: FakeLimits | None = None
+) -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API with the communities' people and groups, on its own virtual clock."""
+    fake = FakeTelegram(clock=FakeClock(start=START), limits=limits or FakeLimits())
+    redact(fake.token)
+    await fake.start()
+    populate(fake, communities)
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
 @asynccontextmanager
 async def telegram_world(
     communities: CommunityConfig | Sequence[CommunityConfig],
@@ -114,31 +160,15 @@ async def telegram_world(
     flood_limits: FloodLimits | None = None,
 ) -> AsyncIterator[World]:
     """Start the fake server and the real bot against it; stop both afterwards."""
-    clock = FakeClock(start=START)
-    fake = FakeTelegram(clock=clock, limits=fake_limits or FakeLimits())
-    redact(fake.token)
-    await fake.start()
     served = [communities] if isinstance(communities, CommunityConfig) else list(communities)
-    populate(fake, served)
-    service = BotService(
-        telegram=TelegramOptions(
-            token=fake.token,
-            base_url=fake.base_url,
-            base_file_url=fake.base_file_url,
-            poll_timeout=1,
-        ),
-        communities=served,
-        database_url=database_url,
-        media_dir=media_dir,
-        clock=clock,
-        flood_limits=flood_limits or FloodLimits(),
-        run_sender=False,
-    )
-    try:
+    async with fake_telegram(served, fake_limits) as fake:
+        clock = fake.clock
+        assert isinstance(clock, FakeClock)
+        service = service_for(
+            fake, clock, served, database_url, media_dir, flood_limits=flood_limits
+        )
         await service.start()
         try:
             yield World(fake, service, clock)
         finally:
             await service.stop()
-    finally:
-        await fake.stop()

@@ -1,0 +1,178 @@
+"""Telegram reliability: restarts, webhooks, refusals by the platform, languages, questions."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from bot.simulation import (
+    RESIDENTS,
+    RIDER,
+    RIDER_2,
+    STAFF_GROUP,
+    WORKER_G3,
+    World,
+    fake_telegram,
+    service_for,
+    telegram_world,
+)
+from handlers.clock import FakeClock
+from handlers.community import CommunityConfig
+from storage.models import Ticket, TicketStatus
+
+REPORT = "二期篮球场的铁丝网破了个大洞，麻烦修一下"
+
+
+@pytest.fixture
+async def world(
+    sample_community: CommunityConfig, database_url: str, tmp_path: Path
+) -> AsyncIterator[World]:
+    async with telegram_world(sample_community, database_url, tmp_path / "media") as world:
+        yield world
+
+
+async def all_tickets(world: World) -> list[Ticket]:
+    async with world.service.runtime.sessions() as session:
+        return list(await session.exec(select(Ticket).order_by(Ticket.number)))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_messages_saved_before_a_crash_are_sent_after_restart(
+    sample_community: CommunityConfig, database_url: str, tmp_path: Path
+) -> None:
+    async with fake_telegram([sample_community]) as fake:
+        clock = fake.clock
+        assert isinstance(clock, FakeClock)
+        first = service_for(fake, clock, [sample_community], database_url, tmp_path)
+        await first.start()
+        fake.user_sends(RESIDENTS, RIDER, REPORT)
+        await first.wait_handled(1)
+        await first.stop()  # the ticket and its messages are stored; nothing was sent
+        assert fake.sent_messages() == []
+
+        second = service_for(fake, clock, [sample_community], database_url, tmp_path)
+        await second.start()
+        try:
+            world = World(fake, second, clock)
+            await world.settle()
+            assert any("#1" in text for text in world.texts_to(RESIDENTS))
+            assert any("#1" in text for text in world.texts_to(WORKER_G3))
+            assert len(await all_tickets(world)) == 1
+        finally:
+            await second.stop()
+
+
+async def test_webhook_mode_checks_the_secret_token(
+    sample_community: CommunityConfig, database_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram"
+    async with fake_telegram([sample_community]) as fake:
+        clock = fake.clock
+        assert isinstance(clock, FakeClock)
+        service = service_for(
+            fake,
+            clock,
+            [sample_community],
+            database_url,
+            tmp_path,
+            webhook=(url, port, "s3cret-token_1"),
+        )
+        await service.start()
+        try:
+            world = World(fake, service, clock)
+            world.send(RESIDENTS, RIDER, REPORT)
+            await world.settle()
+            assert len(await all_tickets(world)) == 1
+            forged = {
+                "update_id": 999999,
+                "message": {
+                    "message_id": 77,
+                    "date": 0,
+                    "text": "13栋楼下的消防通道被私家车堵死了",
+                    "chat": {"id": RESIDENTS, "type": "supergroup", "title": "x"},
+                    "from": {"id": RIDER_2, "is_bot": False, "first_name": "x"},
+                },
+            }
+            async with httpx.AsyncClient() as client:
+                wrong = await client.post(
+                    url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
+                )
+                missing = await client.post(url, json=forged)
+            assert wrong.status_code == 403 and missing.status_code == 403
+            assert len(await all_tickets(world)) == 1
+        finally:
+            await service.stop()
+
+
+async def test_a_429_and_a_500_are_retried_and_nothing_is_lost(world: World) -> None:
+    world.fake.fail_next("sendMessage", status=429, retry_after=7)
+    world.fake.fail_next("sendMessage", status=500)
+    start = world.clock.monotonic()
+    world.send(RESIDENTS, RIDER, REPORT)
+    await world.settle()
+    assert any("#1" in text for text in world.texts_to(RESIDENTS))
+    assert any("#1" in text for text in world.texts_to(WORKER_G3))
+    assert world.clock.monotonic() - start >= 7  # retry_after was honoured
+
+
+async def test_an_english_user_is_answered_in_english(world: World) -> None:
+    world.fake.add_user(7000555, "Tom Becker", language_code="en")
+    world.send(7000555, 7000555, "/start")
+    world.send(7000555, 7000555, "/help")
+    await world.settle()
+    start, help_text = world.texts_to(7000555)
+    assert start.startswith("Hello Tom Becker")
+    assert "/ticket N" in help_text
+
+
+async def test_an_unsure_report_is_asked_about_and_created_when_confirmed(world: World) -> None:
+    world.send(RESIDENTS, RIDER, "看这里👀", photo=b"photo")
+    await world.settle()
+    assert await all_tickets(world) == []
+    message_id, data = world.button_data(RESIDENTS, "登记")
+    world.press(RESIDENTS, message_id, data, user_id=RIDER_2)  # not the sender: refused
+    await world.settle()
+    assert await all_tickets(world) == []
+    world.press(RESIDENTS, message_id, data, user_id=RIDER)
+    await world.settle()
+    [ticket] = await all_tickets(world)
+    assert ticket.category == "other" and ticket.grid_id is None
+    assert any("选择负责网格" in text for text in world.texts_to(STAFF_GROUP))
+
+
+async def test_a_report_without_a_place_is_completed_by_a_location_pin(world: World) -> None:
+    world.send(RESIDENTS, RIDER, "楼道灯又坏了，晚上黑漆漆的，没人来换")
+    await world.settle()
+    [ticket] = await all_tickets(world)
+    assert ticket.grid_id is None and ticket.status is TicketStatus.REPORTED
+    assert "缺具体位置" in world.texts_to(RESIDENTS)[-1]
+    world.clock.advance(60)
+    world.send(RESIDENTS, RIDER, location=(28.1985, 113.0365))
+    await world.settle()
+    [ticket] = await all_tickets(world)
+    assert (ticket.grid_id, ticket.status) == ("G3", TicketStatus.ASSIGNED)
+    assert any("#1" in text for text in world.texts_to(WORKER_G3))
+
+
+async def test_staff_choose_the_grid_of_a_ticket_nobody_could_place(world: World) -> None:
+    world.send(RESIDENTS, RIDER, "南门口那根路灯杆歪了，电线在冒火花！快来人")
+    await world.settle()
+    message_id, data = world.button_data(STAFF_GROUP, "第四网格")
+    world.press(STAFF_GROUP, message_id, data, user_id=RIDER)  # a resident may not
+    await world.settle()
+    assert (await all_tickets(world))[0].grid_id is None
+    world.press(STAFF_GROUP, message_id, data, user_id=5000002)
+    await world.settle()
+    [ticket] = await all_tickets(world)
+    assert (ticket.grid_id, ticket.status) == ("G4", TicketStatus.ASSIGNED)
