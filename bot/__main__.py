@@ -178,6 +178,11 @@ def _run_command(args: argparse.Namespace) -> int:
     settings = _settings()
     if not settings.telegram_enabled:
         return _play_demo(settings)
+    if settings.telegram_webhook_url and settings.telegram_webhook_secret is None:
+        raise CliError(
+            "TELEGRAM_WEBHOOK_SECRET is required with TELEGRAM_WEBHOOK_URL: without it anyone "
+            "who finds the URL could post forged updates"
+        )
     from bot.serve import serve_telegram
 
     with _database_errors(settings.database_url):

@@ -68,6 +68,8 @@ class BotService:
 
     async def start(self) -> None:
         """Migrate the database, connect to Telegram, start receiving and sending."""
+        if self.telegram.webhook_url and not self.telegram.webhook_secret:
+            raise ValueError("a webhook needs a secret token (TELEGRAM_WEBHOOK_SECRET)")
         os.environ.setdefault("PTB_TIMEDELTA", "1")  # PTB 22's opt-in: durations as timedelta
         await upgrade_database(self.database_url)
         self.engine = create_engine(self.database_url)
@@ -164,6 +166,8 @@ class BotService:
             return
         message = update.message or update.edited_message
         if message is None or message.from_user is None or message.from_user.is_bot:
+            return
+        if message.sender_chat is not None:  # a channel post or an anonymous admin
             return
         incoming = translate_message(
             message, edited=update.edited_message is not None, bot_username=self.bot_username

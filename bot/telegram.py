@@ -41,7 +41,8 @@ from handlers.messages import (
 log = logging.getLogger(__name__)
 
 PREFIX = "tg:"
-CAPTION_LIMIT = 1024
+CAPTION_LIMIT = 1024  # Telegram counts UTF-16 code units
+TEXT_LIMIT = 4096
 TRANSIENT_RETRY_SECONDS = 2.0
 
 
@@ -61,18 +62,13 @@ def _sender(user: User | None) -> Sender:
     return Sender(user_id=str(user.id), display_name=user.full_name, language=user.language_code)
 
 
-def _entities(message: Message) -> dict[str, str]:
-    """Entity type → text of the message's entities (text or caption)."""
-    parsed = message.parse_entities() or message.parse_caption_entities()
-    found: dict[str, str] = {}
-    for entity, value in parsed.items():
-        found.setdefault(entity.type, value)
-    return found
-
-
 def _command(message: Message, bot_username: str) -> str | None:
     """The /command at the start of the text, if addressed to us (or to nobody)."""
-    for entity, value in message.parse_entities([MessageEntity.BOT_COMMAND]).items():
+    commands = {
+        **message.parse_entities([MessageEntity.BOT_COMMAND]),
+        **message.parse_caption_entities([MessageEntity.BOT_COMMAND]),
+    }
+    for entity, value in commands.items():
         if entity.offset != 0:
             continue
         name, _, addressee = value.lstrip("/").partition("@")
@@ -214,6 +210,20 @@ def _utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def fit_utf16(text: str, limit: int) -> str:
+    """The text cut (with an ellipsis) to at most `limit` UTF-16 units, as Telegram counts."""
+    if _utf16_length(text) <= limit:
+        return text
+    kept, used = [], 0
+    for character in text:
+        width = _utf16_length(character)
+        if used + width > limit - 1:
+            break
+        kept.append(character)
+        used += width
+    return "".join(kept) + "…"
+
+
 def _mention_entities(message: Outgoing) -> list[MessageEntity]:
     """Text mentions, so people without a username are notified too."""
     entities = []
@@ -247,6 +257,8 @@ class TelegramMessenger:
         except Forbidden as error:
             raise Unreachable(str(error)) from error
         except BadRequest as error:
+            if "chat not found" in str(error).lower():
+                raise Unreachable(str(error)) from error
             raise Rejected(str(error)) from error
         except (TimedOut, NetworkError) as error:
             raise RetryLater(TRANSIENT_RETRY_SECONDS, str(error)) from error
@@ -262,20 +274,24 @@ class TelegramMessenger:
         markup = _keyboard(message)
         entities = _mention_entities(message) or None
         media = message.media[0] if message.media else None
-        if media is not None and len(message.text) <= CAPTION_LIMIT:
+        if media is not None:
             send_media = (
                 self._bot.send_video if media.kind is AttachmentKind.VIDEO else self._bot.send_photo
             )
             return await send_media(
                 chat_id,
                 media.file_id,
-                caption=message.text,
+                caption=fit_utf16(message.text, CAPTION_LIMIT),
                 caption_entities=entities,
                 reply_markup=markup,
                 reply_parameters=reply,
             )
         return await self._bot.send_message(
-            chat_id, message.text, entities=entities, reply_markup=markup, reply_parameters=reply
+            chat_id,
+            fit_utf16(message.text, TEXT_LIMIT),
+            entities=entities,
+            reply_markup=markup,
+            reply_parameters=reply,
         )
 
     async def answer_press(self, press: ButtonPress, text: str | None = None) -> None:

@@ -8,12 +8,20 @@ that owns the chat sends them. Chat ids are namespaced ("tg:-100123", "tg:500000
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from handlers.messages import AttachmentKind, Sender
 
 CALLBACK_DATA_MAX_BYTES = 64  # Telegram's limit for callback_data
+
+
+def is_group_chat(chat_id: str) -> bool:
+    """Telegram groups have negative ids ("tg:-100…"); WeCom group chats start with "wr"."""
+    platform, _, native = chat_id.partition(":")
+    if platform == "wecom":
+        return native.startswith("wr")
+    return native.startswith("-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +100,6 @@ class ButtonPress:
     sender: Sender
     data: str
     press_id: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class DeliveryError(Exception):

@@ -16,6 +16,7 @@ from handlers.messages import ChatKind, Incoming
 from handlers.runtime import Runtime, queue, role_in
 from handlers.texts import normalise_language, text
 from handlers.ticket_texts import grid_name, local_time, status_name, summary
+from storage import conversations
 from storage.models import OPEN_STATUSES, Ticket, TicketStatus
 from storage.people import find_person_by_account, get_person, upsert_person
 from storage.tickets import (
@@ -134,7 +135,7 @@ async def _ticket(
     ticket = await get_ticket_by_number(
         session, community_id=community.community.id, number=int(number)
     )
-    if ticket is None:
+    if ticket is None or not await _may_see(session, community, message, ticket):
         return text("cmd.ticket_missing", language, number=number)
     handler = (
         await get_person(session, person_id=ticket.assignee_id) if ticket.assignee_id else None
@@ -148,6 +149,22 @@ async def _ticket(
         description=ticket.description,
         created=local_time(community, ticket.created_at),
     )
+
+
+async def _may_see(
+    session: AsyncSession, community: CommunityConfig, message: Incoming, ticket: Ticket
+) -> bool:
+    """Staff and workers see every ticket; a resident sees the ones they reported or follow."""
+    platform, user_id = message.platform.value, message.sender.user_id
+    if role_in(community, platform, user_id) in HANDLING_ROLES:
+        return True
+    person = await find_person_by_account(session, platform=platform, platform_user_id=user_id)
+    if person is None:
+        return False
+    if ticket.reporter_id == person.id:
+        return True
+    followers = await conversations.subscribers(session, ticket_id=ticket.id)
+    return any(follower.person_id == person.id for follower in followers)
 
 
 async def _my_tickets(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -16,8 +17,15 @@ from handlers.messages import AttachmentKind as MediaKind
 from handlers.messages import ChatKind, Incoming, incoming_from_json, incoming_to_json
 from handlers.parsing.places import PlaceMatcher
 from handlers.parsing.report_parser import ParsedReport
-from handlers.reports import store_attachments, take_report
-from handlers.runtime import Runtime, account_of, queue, role_in, staff_chat_id
+from handlers.reports import assign_grid_worker, store_attachments, take_report
+from handlers.runtime import (
+    Runtime,
+    account_of,
+    language_of,
+    queue,
+    role_in,
+    staff_chat_id,
+)
 from handlers.texts import normalise_language, text
 from handlers.ticket_texts import grid_name, local_time, summary
 from storage import conversations
@@ -26,9 +34,9 @@ from storage.inbound import (
     get_processed_message,
     link_inbound_message_to_ticket,
 )
-from storage.lifecycle import assign_ticket, mark_ticket_duplicate
+from storage.lifecycle import mark_ticket_duplicate
 from storage.models import AttachmentKind, Ticket, TicketStatus
-from storage.people import find_person_by_account, get_person, upsert_person
+from storage.people import find_person_by_account, get_person
 from storage.tickets import (
     get_ticket,
     list_attachments,
@@ -41,6 +49,7 @@ QUESTION_LIFETIME = timedelta(minutes=30)
 DUPLICATE_WINDOW = timedelta(hours=24)
 DUPLICATE_ANY_PLACE_WINDOW = timedelta(hours=1)
 GROUP_REPLY = "group-reply"
+PING_DESCRIPTION_LIMIT = 600
 
 
 async def handle_chat_message(runtime: Runtime, message: Incoming) -> None:
@@ -63,15 +72,11 @@ def _community_for(runtime: Runtime, message: Incoming) -> CommunityConfig | Non
 async def _take_message(
     runtime: Runtime, session: AsyncSession, community: CommunityConfig, message: Incoming
 ) -> None:
-    if message.edited and await _apply_edit(runtime, session, message):
-        return
-    if await _answers_question(runtime, session, community, message):
-        return
-    if message.is_media_only:
-        await _take_piece(runtime, session, community, message)
-        return
     now = runtime.clock.now()
-    if not message.edited and not await claim_inbound_message(
+    if message.edited:
+        await _apply_edit(runtime, session, message)
+        return
+    if not await claim_inbound_message(
         session,
         platform=message.platform.value,
         chat_id=message.chat_id,
@@ -79,12 +84,20 @@ async def _take_message(
         now=now,
     ):
         return  # a redelivered update: already handled
+    if await _answers_question(runtime, session, community, message):
+        return
+    if message.is_media_only:
+        await _take_piece(runtime, session, community, message)
+        return
     pieces = await _pending_pieces_of(session, message, now)
+    if message.command == "report" and not message.text.strip() and not pieces:
+        await _reply(runtime, session, community, message, "cmd.report_empty")
+        return
     merged = merge_pieces(message, pieces)
     verdict = runtime.parser_for(community).parse(merged)
     explicit = message.command == "report" or message.mentions_bot
     if not verdict.is_report:
-        if explicit:
+        if explicit or message.chat_kind is ChatKind.PRIVATE:
             await _reply(runtime, session, community, message, "report.not_recognised")
         return
     if not verdict.confident and not explicit:
@@ -103,6 +116,14 @@ async def open_ticket(
 ) -> Ticket | None:
     """Create the ticket (once per message) and queue every message it causes."""
     now = runtime.clock.now()
+    record = await get_processed_message(
+        session,
+        platform=message.platform.value,
+        chat_id=message.chat_id,
+        message_id=message.message_id,
+    )
+    if record is not None and record.ticket_id is not None:
+        return await get_ticket(session, ticket_id=record.ticket_id)
     original = await _find_duplicate(runtime, session, community, verdict, message)
     result = await take_report(
         session,
@@ -145,7 +166,7 @@ async def route_ticket(
         await _ask_staff_for_grid(runtime, session, community, ticket)
         return
     for worker in community.workers_of(ticket.grid_id):
-        await ping_worker(
+        await ping_worker(  # every worker of the grid may take it; the first is assigned
             runtime,
             session,
             community,
@@ -165,41 +186,62 @@ async def ping_worker(
 ) -> None:
     platform = ticket.source_platform
     staff_chat = staff_chat_id(community, platform)
-    if user_id is None:
-        return
-    person = await find_person_by_account(session, platform=platform, platform_user_id=user_id)
-    language = normalise_language(
-        person.language if person and person.language else community.community.language
+    fallback_text = text(
+        "ping.fallback",
+        community.community.language,
+        name=name,
+        summary=summary(community, ticket, community.community.language),
     )
+    if user_id is None:  # no account on this platform: the staff group passes it on
+        if staff_chat:
+            await queue(
+                runtime,
+                session,
+                Outgoing(chat_id=staff_chat, text=fallback_text),
+                ticket_id=ticket.id,
+            )
+        return
+    language = await language_of(session, platform, user_id, community.community.language)
     reporter = await _reporter_name(session, ticket)
     line = summary(community, ticket, language)
+    media = await media_of(session, ticket)
     ping = Outgoing(
         chat_id=f"{platform}:{user_id}",
         text=text(
             "ping.worker",
             language,
             summary=line,
-            description=ticket.description,
+            description=shorten(ticket.description, PING_DESCRIPTION_LIMIT),
             reporter=reporter,
             time=local_time(community, ticket.created_at),
             due=local_time(community, ticket.ack_due_at),
         ),
         buttons=ticket_buttons(ticket, language),
-        media=await _media_of(session, ticket),
+        media=media[:1],
         fallback_chat_id=staff_chat,
-        fallback_text=text(
-            "ping.fallback",
-            community.community.language,
-            name=name,
-            summary=summary(community, ticket, community.community.language),
-        ),
-        mentions=(_mention(user_id, name),),
+        fallback_text=fallback_text,
+        mentions=(Mention(user_id=user_id, name=name),),
     )
     await queue(runtime, session, ping, ticket_id=ticket.id)
+    await send_media(runtime, session, ticket, f"{platform}:{user_id}", media[1:])
 
 
-def _mention(user_id: str, name: str) -> Mention:
-    return Mention(user_id=user_id, name=name)
+async def send_media(
+    runtime: Runtime, session: AsyncSession, ticket: Ticket, chat_id: str, media: Sequence[MediaRef]
+) -> None:
+    """Each further photo or video as its own message (paced like any other)."""
+    for item in media:
+        await queue(
+            runtime,
+            session,
+            Outgoing(chat_id=chat_id, text=f"#{ticket.number}", media=(item,)),
+            ticket_id=ticket.id,
+        )
+
+
+def shorten(value: str, limit: int) -> str:
+    """At most `limit` characters, with an ellipsis when cut."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def ticket_buttons(ticket: Ticket, language: str) -> tuple[tuple[Button, ...], ...]:
@@ -220,7 +262,7 @@ def ticket_buttons(ticket: Ticket, language: str) -> tuple[tuple[Button, ...], .
     return ()
 
 
-async def _media_of(session: AsyncSession, ticket: Ticket) -> tuple[MediaRef, ...]:
+async def media_of(session: AsyncSession, ticket: Ticket) -> tuple[MediaRef, ...]:
     attachments = await list_attachments(session, ticket_id=ticket.id)
     return tuple(
         MediaRef(kind=MediaKind(a.kind.value), file_id=a.file_id)
@@ -243,8 +285,8 @@ async def _ask_staff_for_grid(
         return
     language = community.community.language
     buttons = tuple(
-        (Button(grid_name(community, grid.id, language), f"t:{ticket.id.hex}:grid:{grid.id}"),)
-        for grid in community.grids
+        (Button(grid_name(community, grid.id, language), f"t:{ticket.id.hex}:grid:{index}"),)
+        for index, grid in enumerate(community.grids)
     )
     await queue(
         runtime,
@@ -375,6 +417,10 @@ async def _pending_pieces_of(
         since=now - PIECE_WINDOW,
         asked_since=now - ASKED_PIECE_WINDOW,
     )
+    if message.reply_to:  # a description given as a reply to a waiting photo
+        stored += await conversations.take_piece_by_message(
+            session, chat_id=message.chat_id, message_id=message.reply_to
+        )
     return [incoming_from_json(piece.payload) for piece in stored]
 
 
@@ -383,14 +429,6 @@ async def _take_piece(
 ) -> None:
     """A photo or pin: add it to the author's fresh ticket, or keep it for their next words."""
     now = runtime.clock.now()
-    if not await claim_inbound_message(
-        session,
-        platform=piece.platform.value,
-        chat_id=piece.chat_id,
-        message_id=piece.message_id,
-        now=now,
-    ):
-        return
     ticket = await _fresh_ticket_of(session, piece, now)
     if ticket is None:
         await conversations.keep_pending_piece(
@@ -411,9 +449,12 @@ async def _fresh_ticket_of(session: AsyncSession, piece: Incoming, now: datetime
     )
     if person is None:
         return None
-    return await conversations.latest_ticket_from(
+    ticket = await conversations.latest_ticket_from(
         session, chat_id=piece.chat_id, reporter_id=person.id, since=now - PIECE_WINDOW
     )
+    if ticket is not None and ticket.duplicate_of_id is not None:  # the photo is for the original
+        return await get_ticket(session, ticket_id=ticket.duplicate_of_id)
+    return ticket
 
 
 async def _add_piece_to_ticket(
@@ -434,6 +475,28 @@ async def _add_piece_to_ticket(
     await store_attachments(session, ticket_id=ticket.id, message=piece, now=now)
     if piece.location is not None and ticket.latitude is None:
         await _place_from_pin(runtime, session, community, ticket, piece)
+    await _forward_media_to_handlers(runtime, session, community, ticket, piece)
+
+
+async def _forward_media_to_handlers(
+    runtime: Runtime,
+    session: AsyncSession,
+    community: CommunityConfig,
+    ticket: Ticket,
+    piece: Incoming,
+) -> None:
+    """A photo added after the ping also reaches the grid's workers."""
+    media = tuple(
+        MediaRef(kind=a.kind, file_id=a.file_id)
+        for a in piece.attachments
+        if a.kind in {MediaKind.PHOTO, MediaKind.VIDEO}
+    )
+    if not media or ticket.grid_id is None:
+        return
+    for worker in community.workers_of(ticket.grid_id):
+        user_id = account_of(worker, ticket.source_platform)
+        if user_id is not None:
+            await send_media(runtime, session, ticket, f"{ticket.source_platform}:{user_id}", media)
 
 
 # --- questions the bot asked: confirm a report, give a place ---
@@ -477,7 +540,8 @@ async def answer_confirmation(
     user_id: str,
 ) -> str:
     """A press on "is this a report?"; returns the toast key."""
-    state = await conversations.get_question(session, question_id=question_id)
+    now = runtime.clock.now()
+    state = await conversations.get_question(session, question_id=question_id, now=now)
     if state is None or state.kind != "confirm" or state.payload is None:
         return "press.unknown"
     stored = json.loads(state.payload)
@@ -497,6 +561,7 @@ async def answer_confirmation(
     await conversations.close_question(session, question_id=question_id)
     if yes:
         pieces = [incoming_from_json(p) for p in stored["pieces"]]
+        pieces += await _pending_pieces_of(session, message, now)  # album items that came later
         verdict = runtime.parser_for(community).parse(message)
         confirmed = replace(
             verdict, is_report=True, confidence=1.0, category=verdict.category or "other"
@@ -602,19 +667,9 @@ async def _set_grid(
     if grid_id is None or ticket.grid_id is not None:
         await session.flush()
         return
-    ticket.grid_id = grid_id
-    workers = community.workers_of(grid_id)
-    user_id = account_of(workers[0], ticket.source_platform) if workers else None
-    if user_id is not None:
-        worker = await upsert_person(
-            session,
-            community_id=community.community.id,
-            display_name=workers[0].name,
-            role=Role.GRID_WORKER,
-            platform=ticket.source_platform,
-            platform_user_id=user_id,
-        )
-        await assign_ticket(session, ticket=ticket, assignee_id=worker.id, now=runtime.clock.now())
+    await assign_grid_worker(
+        session, community=community, ticket=ticket, grid_id=grid_id, now=runtime.clock.now()
+    )
     language = community.community.language
     await _reply(
         runtime,

@@ -17,6 +17,7 @@ from storage.inbound import (
     get_processed_message,
     link_inbound_message_to_ticket,
 )
+from storage.lifecycle import assign_ticket
 from storage.models import AttachmentKind as StoredAttachmentKind
 from storage.models import Person, PersonRole, Ticket
 from storage.people import upsert_person
@@ -56,7 +57,7 @@ async def _reporter(session: AsyncSession, community: CommunityConfig, message: 
     )
 
 
-async def _worker_account(
+async def worker_person(
     session: AsyncSession, community: CommunityConfig, worker: PersonConfig, platform: str
 ) -> Person | None:
     """The stored person for a configured grid worker, on whichever platform they are known."""
@@ -73,6 +74,30 @@ async def _worker_account(
         platform=chosen,
         platform_user_id=user_id,
     )
+
+
+async def assign_grid_worker(
+    session: AsyncSession,
+    *,
+    community: CommunityConfig,
+    ticket: Ticket,
+    grid_id: str,
+    now: datetime,
+    actor_id: uuid.UUID | None = None,
+    worker: PersonConfig | None = None,
+) -> PersonConfig | None:
+    """Put the ticket in a grid and assign that grid's (first, or given) worker; audited."""
+    chosen = worker or next(iter(community.workers_of(grid_id)), None)
+    person = (
+        await worker_person(session, community, chosen, ticket.source_platform) if chosen else None
+    )
+    ticket.grid_id = grid_id
+    session.add(ticket)
+    if person is None:
+        await session.flush()
+        return None
+    await assign_ticket(session, ticket=ticket, assignee_id=person.id, now=now, actor_id=actor_id)
+    return chosen
 
 
 def due_times(
@@ -108,7 +133,7 @@ async def take_report(
     workers = community.workers_of(verdict.grid_id) if verdict.grid_id else []
     assignee = workers[0] if workers else None
     assignee_person = (
-        await _worker_account(session, community, assignee, platform) if assignee else None
+        await worker_person(session, community, assignee, platform) if assignee else None
     )
     ack_due, resolve_due = due_times(community, urgent=verdict.urgent, now=now)
     location = message.location or next((p.location for p in pieces if p.location), None)
@@ -142,7 +167,8 @@ async def _link(session: AsyncSession, source: Incoming, ticket: Ticket, now: da
         "chat_id": source.chat_id,
         "message_id": source.message_id,
     }
-    await claim_inbound_message(session, **keys, now=now)
+    if await get_processed_message(session, **keys) is None:
+        await claim_inbound_message(session, **keys, now=now)
     await link_inbound_message_to_ticket(session, **keys, ticket_id=ticket.id)
 
 

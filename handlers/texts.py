@@ -87,10 +87,6 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "zh": "收到照片/位置。这是要报事吗？请补充一句发生了什么、在哪里。",
         "en": "Got your photo/location. Is this a report? Add a line on what happened and where.",
     },
-    "report.described_updated": {
-        "zh": "✏️ 工单 #{number} 的描述已按修改后的消息更新。",
-        "en": "✏️ Ticket #{number} updated from the edited message.",
-    },
     "button.yes_report": {"zh": "是，登记工单", "en": "Yes, open a ticket"},
     "button.not_report": {"zh": "不是", "en": "No"},
     "button.ack": {"zh": "✅ 确认接单", "en": "✅ Acknowledge"},

@@ -7,9 +7,16 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.actions import Button, ButtonPress, Outgoing
+from handlers.actions import Button, ButtonPress, Outgoing, is_group_chat
 from handlers.community import CommunityConfig, PersonConfig, Role
-from handlers.group_intake import QUESTION_LIFETIME, ping_worker, route_ticket, ticket_buttons
+from handlers.group_intake import (
+    GROUP_REPLY,
+    QUESTION_LIFETIME,
+    ping_worker,
+    route_ticket,
+    ticket_buttons,
+)
+from handlers.reports import assign_grid_worker
 from handlers.runtime import Runtime, account_of, language_of, queue, role_in
 from handlers.texts import text
 from handlers.ticket_texts import grid_name, status_name, summary
@@ -18,7 +25,7 @@ from storage.errors import InvalidTransition
 from storage.lifecycle import assign_ticket, change_ticket_status
 from storage.models import Person, Ticket, TicketStatus
 from storage.people import upsert_person
-from storage.tickets import get_ticket
+from storage.tickets import lock_ticket
 
 MANAGERS = frozenset({Role.STAFF, Role.SECRETARY})
 TARGET_STATUS = {
@@ -44,6 +51,8 @@ class Actor:
     person: Person
     role: Role
     language: str
+    platform: str
+    user_id: str
 
 
 async def press_ticket_button(
@@ -71,7 +80,7 @@ async def _press(
     if ticket is None or community is None:
         return text("press.unknown", press.sender.language)
     actor = await _actor(session, community, press)
-    if not _may(actor, ticket, action):
+    if not _may(actor, ticket, action, community):
         return text("press.refused", actor.language)
     try:
         if action in TARGET_STATUS:
@@ -80,8 +89,8 @@ async def _press(
             await _offer_workers(runtime, session, community, ticket, actor, press)
         elif action == "to" and argument is not None:
             await _assign_to(runtime, session, community, ticket, actor, int(argument))
-        elif action == "grid" and argument is not None and community.grid(argument):
-            await _choose_grid(runtime, session, community, ticket, actor, argument)
+        elif action == "grid" and argument is not None and argument.isdigit():
+            await _choose_grid(runtime, session, community, ticket, actor, int(argument))
         else:
             return text("press.unknown", actor.language)
     except InvalidTransition:
@@ -95,10 +104,12 @@ async def _press(
 
 
 async def _ticket(session: AsyncSession, key: str) -> Ticket | None:
+    """The pressed ticket, locked until the press is handled (two presses cannot interleave)."""
     try:
-        return await get_ticket(session, ticket_id=uuid.UUID(hex=key))
+        ticket_id = uuid.UUID(hex=key)
     except ValueError:
         return None
+    return await lock_ticket(session, ticket_id=ticket_id)
 
 
 async def _actor(session: AsyncSession, community: CommunityConfig, press: ButtonPress) -> Actor:
@@ -115,21 +126,34 @@ async def _actor(session: AsyncSession, community: CommunityConfig, press: Butto
     language = await language_of(
         session, press.platform, press.sender.user_id, community.community.language
     )
-    return Actor(person=person, role=role, language=language)
+    return Actor(
+        person=person,
+        role=role,
+        language=language,
+        platform=press.platform,
+        user_id=press.sender.user_id,
+    )
 
 
-def _may(actor: Actor, ticket: Ticket, action: str) -> bool:
-    """Staff and the secretary may do anything; the assigned worker their own ticket's steps;
+def _may(actor: Actor, ticket: Ticket, action: str, community: CommunityConfig) -> bool:
+    """Staff and the secretary may do anything; the grid's workers their tickets' steps;
     the reporter may reopen."""
     if actor.role in MANAGERS:
         return True
     if action == "grid":
         return False
-    if ticket.assignee_id == actor.person.id:
-        return True
-    if action == "ack" and actor.role is Role.GRID_WORKER and ticket.assignee_id is None:
+    if ticket.assignee_id == actor.person.id or _works_in_grid(actor, ticket, community):
         return True
     return action == "reopen" and ticket.reporter_id == actor.person.id
+
+
+def _works_in_grid(actor: Actor, ticket: Ticket, community: CommunityConfig) -> bool:
+    if actor.role is not Role.GRID_WORKER or ticket.grid_id is None:
+        return False
+    return any(
+        account_of(worker, actor.platform) == actor.user_id
+        for worker in community.workers_of(ticket.grid_id)
+    )
 
 
 async def _change_status(
@@ -143,7 +167,11 @@ async def _change_status(
 ) -> None:
     now = runtime.clock.now()
     target = TARGET_STATUS[action]
-    if target is TicketStatus.ACKNOWLEDGED and ticket.assignee_id is None:
+    if (
+        target is TicketStatus.ACKNOWLEDGED
+        and ticket.assignee_id != actor.person.id
+        and actor.role is Role.GRID_WORKER
+    ):
         await assign_ticket(
             session,
             ticket=ticket,
@@ -227,8 +255,14 @@ async def _tell_everyone(
     key: str,
     **values: object,
 ) -> None:
-    """Update the report's thread and every subscribed reporter of a duplicate."""
+    """Update the report's thread and every subscribed reporter of a duplicate.
+
+    A resolved ticket's update carries a Reopen button for the reporter.
+    """
     language = community.community.language
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    if ticket.status is TicketStatus.RESOLVED:
+        buttons = ((Button(text("button.reopen", language), f"t:{ticket.id.hex}:reopen"),),)
     threads = {ticket.source_chat_id: ticket.source_message_id}
     for subscriber in await conversations.subscribers(session, ticket_id=ticket.id):
         threads.setdefault(subscriber.chat_id, subscriber.message_id)  # one update per chat
@@ -240,14 +274,11 @@ async def _tell_everyone(
                 chat_id=chat_id,
                 text=text(key, language, number=ticket.number, **values),
                 reply_to=message_id,
-                coalesce_key="group-reply" if _is_group(chat_id) else None,
+                buttons=buttons,
+                coalesce_key=GROUP_REPLY if is_group_chat(chat_id) and not buttons else None,
             ),
             ticket_id=ticket.id,
         )
-
-
-def _is_group(chat_id: str) -> bool:
-    return chat_id.split(":", 1)[-1].startswith("-") or chat_id.startswith("wecom:wr")
 
 
 def _all_workers(community: CommunityConfig) -> list[tuple[str, PersonConfig]]:
@@ -295,35 +326,40 @@ async def _assign_to(
     if not 0 <= index < len(workers):
         raise InvalidTransition("no such worker")
     grid_id, worker = workers[index]
-    user_id = account_of(worker, ticket.source_platform)
-    if user_id is None:
-        raise InvalidTransition(f"{worker.name} has no {ticket.source_platform} account")
-    person = await upsert_person(
+    await _assign(runtime, session, community, ticket, actor, ticket.grid_id or grid_id, worker)
+
+
+async def _assign(
+    runtime: Runtime,
+    session: AsyncSession,
+    community: CommunityConfig,
+    ticket: Ticket,
+    actor: Actor,
+    grid_id: str,
+    worker: PersonConfig | None,
+) -> None:
+    assigned = await assign_grid_worker(
         session,
-        community_id=community.community.id,
-        display_name=worker.name,
-        role=Role.GRID_WORKER,
-        platform=ticket.source_platform,
-        platform_user_id=user_id,
-    )
-    await assign_ticket(
-        session,
+        community=community,
         ticket=ticket,
-        assignee_id=person.id,
+        grid_id=grid_id,
         now=runtime.clock.now(),
         actor_id=actor.person.id,
+        worker=worker,
     )
-    ticket.grid_id = ticket.grid_id or grid_id
+    if assigned is None:
+        await route_ticket(runtime, session, community, ticket)
+        return
     await _tell_everyone(
         runtime,
         session,
         community,
         ticket,
         "update.assigned",
-        worker=worker.name,
+        worker=assigned.name,
         actor=actor.person.display_name,
     )
-    await _ping_assignee(runtime, session, community, ticket, worker)
+    await _ping_assignee(runtime, session, community, ticket, assigned)
 
 
 async def _choose_grid(
@@ -332,22 +368,13 @@ async def _choose_grid(
     community: CommunityConfig,
     ticket: Ticket,
     actor: Actor,
-    grid_id: str,
+    grid_index: int,
 ) -> None:
+    if not 0 <= grid_index < len(community.grids):
+        raise InvalidTransition("no such grid")
     if ticket.grid_id is not None and ticket.assignee_id is not None:
         raise InvalidTransition("the ticket already has a grid and a handler")
-    ticket.grid_id = grid_id
-    session.add(ticket)
-    workers = community.workers_of(grid_id)
-    if workers:
-        await _assign_to(
-            runtime,
-            session,
-            community,
-            ticket,
-            actor,
-            _all_workers(community).index((grid_id, workers[0])),
-        )
+    await _assign(runtime, session, community, ticket, actor, community.grids[grid_index].id, None)
 
 
 async def _ping_assignee(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from handlers.actions import is_group_chat
 from handlers.clock import Clock
 
 OVERALL_WINDOW_SECONDS = 1.0
@@ -20,12 +21,6 @@ def platform_of(chat_id: str) -> str:
     """The platform prefix of a namespaced chat id ("tg:-100123" → "tg")."""
     prefix, separator, _ = chat_id.partition(":")
     return prefix if separator else ""
-
-
-def is_group_chat(chat_id: str) -> bool:
-    """Whether the chat is a group: its platform id (after the prefix) is negative."""
-    _, _, platform_id = chat_id.partition(":")
-    return platform_id.startswith("-")
 
 
 @dataclass(frozen=True, slots=True)

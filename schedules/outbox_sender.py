@@ -19,15 +19,16 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.actions import Messenger, Outgoing, Rejected, RetryLater, Unreachable
+from handlers.actions import Messenger, Outgoing, Rejected, RetryLater, Unreachable, is_group_chat
 from handlers.clock import Clock
-from schedules.flood_control import FloodControl, FloodLimits, is_group_chat, platform_of
+from schedules.flood_control import FloodControl, FloodLimits, platform_of
 from storage import outbox
 from storage.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 8  # for unexpected errors; platform back-pressure is retried until MAX_AGE
+MAX_AGE = timedelta(hours=24)
 BACKOFF_CAP_SECONDS = 300.0
 # Postponing by at least this much guarantees progress on virtual clocks and rounding.
 MIN_POSTPONE_SECONDS = 0.001
@@ -62,6 +63,7 @@ class _Row:
     coalesce_key: str | None
     payload: str
     message: Outgoing | None
+    created_at: datetime
 
     @classmethod
     def of(cls, row: OutboxMessage) -> _Row:
@@ -75,6 +77,7 @@ class _Row:
             coalesce_key=row.coalesce_key,
             payload=row.payload,
             message=_decode(row.payload),
+            created_at=row.created_at,
         )
 
 
@@ -236,8 +239,10 @@ class OutboxSender:
         try:
             sent_id = await messenger.send(row.message)
         except RetryLater as error:
+            # 429 and 5xx are the platform asking for patience, not a broken message: wait as
+            # long as it says (with backoff) and give up only when the message is a day old.
             self.flood.block(row.chat_id, error.seconds)
-            return await self._retry(row, error.seconds, str(error), report)
+            return await self._retry(row, error.seconds, str(error), report, counted=False)
         except Unreachable as error:
             await self._fall_back(row, row.message, str(error), report)
             return None
@@ -263,16 +268,20 @@ class OutboxSender:
     # --- Outcomes ---
 
     async def _retry(
-        self, row: _Row, seconds: float, error: str, report: DrainReport
+        self, row: _Row, seconds: float, error: str, report: DrainReport, *, counted: bool = True
     ) -> datetime | None:
-        """Reschedule after a failed try (backoff, at least `seconds`), or give up after 8."""
+        """Reschedule after a failed try (backoff, at least `seconds`), or give up: after 8
+        counted tries, or once the message is older than a day."""
         attempts = row.attempts + 1
-        if attempts >= MAX_ATTEMPTS:
+        too_old = self._clock.now() - row.created_at > MAX_AGE
+        if (counted and attempts >= MAX_ATTEMPTS) or too_old:
             await self._fail(row, error, report)
             return None
-        due_at = self._after(max(seconds, backoff_seconds(attempts)))
+        due_at = self._after(max(seconds, backoff_seconds(min(attempts, 12))))
         await self._settle(
-            lambda s: outbox.reschedule(s, message_id=row.id, due_at=due_at, error=error)
+            lambda s: outbox.reschedule(
+                s, message_id=row.id, due_at=due_at, error=error, count_attempt=True
+            )
         )
         report.rescheduled += 1
         return due_at

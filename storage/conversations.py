@@ -66,10 +66,14 @@ async def current_question(
     return (await session.exec(statement)).first()
 
 
-async def get_question(session: AsyncSession, *, question_id: int) -> ConversationQuestion | None:
-    """An open question by id (None once answered)."""
+async def get_question(
+    session: AsyncSession, *, question_id: int, now: datetime
+) -> ConversationQuestion | None:
+    """An open, unexpired question by id (None once answered or expired)."""
     question = await session.get(ConversationQuestion, question_id)
-    return None if question is None or question.closed else question
+    if question is None or question.closed:
+        return None
+    return question if question.expires_at > require_aware(now, name="now") else None
 
 
 async def close_question(session: AsyncSession, *, question_id: int) -> None:
@@ -117,6 +121,20 @@ async def take_pending_pieces(
         for piece in await session.exec(statement)
         if piece.received_at >= since or (piece.asked and piece.received_at >= asked_since)
     ]
+    for piece in pieces:
+        await session.delete(piece)
+    await session.flush()
+    return pieces
+
+
+async def take_piece_by_message(
+    session: AsyncSession, *, chat_id: str, message_id: str
+) -> list[PendingPiece]:
+    """Remove and return the waiting piece that is this message (a reply's target), if any."""
+    statement = select(PendingPiece).where(
+        PendingPiece.chat_id == chat_id, PendingPiece.message_id == message_id
+    )
+    pieces = list(await session.exec(statement))
     for piece in pieces:
         await session.delete(piece)
     await session.flush()

@@ -133,6 +133,12 @@ async def get_ticket(session: AsyncSession, *, ticket_id: uuid.UUID) -> Ticket |
     return await session.get(Ticket, ticket_id)
 
 
+async def lock_ticket(session: AsyncSession, *, ticket_id: uuid.UUID) -> Ticket | None:
+    """The ticket, locked for this transaction (PostgreSQL: FOR UPDATE) so changes serialise."""
+    statement = select(Ticket).where(Ticket.id == ticket_id).with_for_update()
+    return (await session.exec(statement)).first()
+
+
 async def get_ticket_by_number(
     session: AsyncSession, *, community_id: str, number: int
 ) -> Ticket | None:

@@ -20,9 +20,10 @@ from handlers.actions import (
     Rejected,
     RetryLater,
     Unreachable,
+    is_group_chat,
 )
 from handlers.clock import FakeClock
-from schedules.flood_control import FloodControl, FloodLimits, is_group_chat, platform_of
+from schedules.flood_control import FloodControl, FloodLimits, platform_of
 from schedules.outbox_sender import DrainReport, OutboxSender, backoff_seconds
 from storage.database import AsyncSession
 from storage.models import OutboxMessage
@@ -312,36 +313,44 @@ async def test_retry_after_is_waited_out_then_the_message_goes(
     assert (await _statuses(session_factory))["sent"] == 3
 
 
-async def test_transient_failures_back_off_and_give_up_after_eight_attempts(
+async def test_platform_back_pressure_is_retried_with_backoff_until_it_clears(
     session_factory: SessionFactory,
     sender: OutboxSender,
     messenger: RecordingMessenger,
     clock: FakeClock,
 ) -> None:
-    await _queue(session_factory, clock, Outgoing(PRIVATE, "doomed"), Outgoing(PRIVATE, "next"))
+    await _queue(session_factory, clock, Outgoing(PRIVATE, "patient"), Outgoing(PRIVATE, "next"))
     await _queue(session_factory, clock, Outgoing(GROUP, "unaffected"))
-    messenger.fail_always[PRIVATE] = RetryLater(1, "502 Bad Gateway")
+    messenger.fail_next[PRIVATE] = [RetryLater(1, "502 Bad Gateway") for _ in range(12)]
 
     report = await _drain_until_done(sender, session_factory, clock)
 
     call_times = [at for at, chat in messenger.calls if chat == PRIVATE]
-    assert [b - a for a, b in itertools.pairwise(call_times)][:8] == [
-        1,
-        2,
-        4,
-        8,
-        16,
-        32,
-        64,
-        pytest.approx(1),
-    ]
-    assert len(call_times) == 16  # eight tries for each of the two messages
-    assert report.failed == 2
+    gaps = [b - a for a, b in itertools.pairwise(call_times)]
+    assert gaps[:9] == [1, 2, 4, 8, 16, 32, 64, 128, 256]
+    assert max(gaps) <= 300  # the backoff is capped
+    assert messenger.texts(PRIVATE) == ["patient", "next"]  # an outage loses nothing
+    assert report.failed == 0
     assert messenger.texts(GROUP) == ["unaffected"]
+
+
+async def test_a_message_the_platform_keeps_refusing_is_given_up_after_a_day(
+    session_factory: SessionFactory,
+    sender: OutboxSender,
+    messenger: RecordingMessenger,
+    clock: FakeClock,
+) -> None:
+    await _queue(session_factory, clock, Outgoing(PRIVATE, "doomed"))
+    messenger.fail_always[PRIVATE] = RetryLater(1, "502 Bad Gateway")
+
+    report = await _drain_until_done(sender, session_factory, clock)
+
+    assert report.failed == 1
+    assert clock.monotonic() >= 24 * 3600
     assert await _statuses(session_factory) == {
         "pending": 0,
-        "sent": 1,
-        "failed": 2,
+        "sent": 0,
+        "failed": 1,
         "coalesced": 0,
     }
 

@@ -176,3 +176,89 @@ async def test_staff_choose_the_grid_of_a_ticket_nobody_could_place(world: World
     await world.settle()
     [ticket] = await all_tickets(world)
     assert (ticket.grid_id, ticket.status) == ("G4", TicketStatus.ASSIGNED)
+
+
+async def test_the_second_worker_of_a_grid_can_take_a_ticket(world: World) -> None:
+    world.send(RESIDENTS, RIDER, REPORT)  # G3 has two workers; the first is assigned
+    await world.settle()
+    second_worker = 6000004
+    message_id, data = world.button_data(second_worker, "确认")
+    world.press(second_worker, message_id, data, user_id=second_worker)
+    await world.settle()
+    [ticket] = await all_tickets(world)
+    assert ticket.status is TicketStatus.ACKNOWLEDGED
+    assert any("赵磊" in text for text in world.texts_to(RESIDENTS))
+
+
+async def test_a_confirmed_unsure_album_keeps_every_photo(world: World) -> None:
+    world.send(RESIDENTS, RIDER, "看这里", photo=b"p1", media_group_id="a")
+    world.send(RESIDENTS, RIDER, photo=b"p2", media_group_id="a")
+    world.send(RESIDENTS, RIDER, photo=b"p3", media_group_id="a")
+    await world.settle()
+    message_id, data = world.button_data(RESIDENTS, "登记")
+    world.press(RESIDENTS, message_id, data, user_id=RIDER)
+    await world.settle()
+    [ticket] = await all_tickets(world)
+    async with world.service.runtime.sessions() as session:
+        from storage.tickets import list_attachments
+
+        assert len(await list_attachments(session, ticket_id=ticket.id)) == 3
+
+
+async def test_a_description_given_as_a_reply_to_an_old_photo_joins_it(world: World) -> None:
+    photo = world.send(RESIDENTS, RIDER, photo=b"old photo")
+    await world.settle()
+    world.clock.advance(5 * 60)  # past the window for pieces
+    world.send(
+        RESIDENTS,
+        RIDER,
+        "这是16栋门口的井盖，没了，很危险",
+        reply_to_message_id=photo["message_id"],
+    )
+    await world.settle()
+    [ticket] = await all_tickets(world)
+    async with world.service.runtime.sessions() as session:
+        from storage.tickets import list_attachments
+
+        assert len(await list_attachments(session, ticket_id=ticket.id)) == 1
+
+
+async def test_a_photo_sent_after_the_text_reaches_the_worker(world: World) -> None:
+    world.send(RESIDENTS, RIDER, REPORT)
+    world.clock.advance(20)
+    world.send(RESIDENTS, RIDER, photo=b"second look")
+    await world.settle()
+    assert any("photo" in m for m in world.messages_to(WORKER_G3))
+
+
+async def test_only_people_involved_can_read_a_ticket(world: World) -> None:
+    world.send(RESIDENTS, RIDER, REPORT)
+    await world.settle()
+    world.send(RIDER_2, RIDER_2, "/ticket 1")
+    world.send(RIDER, RIDER, "/ticket 1")
+    await world.settle()
+    assert "没有找到" in world.texts_to(RIDER_2)[-1]
+    assert "#1" in world.texts_to(RIDER)[-1]
+
+
+async def test_the_reporter_can_reopen_a_resolved_ticket(world: World) -> None:
+    world.send(RESIDENTS, RIDER, REPORT)
+    await world.settle()
+    for label in ("确认", "已处理"):
+        message_id, data = world.button_data(WORKER_G3, label)
+        world.press(WORKER_G3, message_id, data, user_id=WORKER_G3)
+        await world.settle()
+    message_id, data = world.button_data(RESIDENTS, "重新打开")
+    world.press(RESIDENTS, message_id, data, user_id=RIDER)
+    await world.settle()
+    [ticket] = await all_tickets(world)
+    assert ticket.status is TicketStatus.REOPENED
+
+
+async def test_a_very_long_report_still_reaches_the_worker(world: World) -> None:
+    world.send(
+        RESIDENTS, RIDER, "二期篮球场的铁丝网破了个大洞，麻烦修一下。" + "😤" * 3000, photo=b"photo"
+    )
+    await world.settle()
+    [ping] = world.messages_to(WORKER_G3)
+    assert len(ping["caption"].encode("utf-16-le")) // 2 <= 1024
