@@ -116,8 +116,7 @@ async def _help(
     language: str,
     argument: str,
 ) -> str:
-    role = role_in(community, message.platform.value, message.sender.user_id)
-    extra = text("cmd.help_staff", language) if role in HANDLING_ROLES else ""
+    extra = text("cmd.help_staff", language) if _handles_tickets(community, message) else ""
     return text("cmd.help", language) + extra
 
 
@@ -151,12 +150,16 @@ async def _ticket(
     )
 
 
+def _handles_tickets(community: CommunityConfig, message: Incoming) -> bool:
+    return role_in(community, message.platform.value, message.sender.user_id) in HANDLING_ROLES
+
+
 async def _may_see(
     session: AsyncSession, community: CommunityConfig, message: Incoming, ticket: Ticket
 ) -> bool:
     """Staff and workers see every ticket; a resident sees the ones they reported or follow."""
     platform, user_id = message.platform.value, message.sender.user_id
-    if role_in(community, platform, user_id) in HANDLING_ROLES:
+    if _handles_tickets(community, message):
         return True
     person = await find_person_by_account(session, platform=platform, platform_user_id=user_id)
     if person is None:
@@ -193,7 +196,7 @@ async def _open(
     language: str,
     argument: str,
 ) -> str:
-    if role_in(community, message.platform.value, message.sender.user_id) not in HANDLING_ROLES:
+    if not _handles_tickets(community, message):
         return text("cmd.staff_only", language)
     grid_id = _grid_argument(community, argument)
     if argument and grid_id is None:
@@ -227,7 +230,7 @@ async def _stats(
     language: str,
     argument: str,
 ) -> str:
-    if role_in(community, message.platform.value, message.sender.user_id) not in HANDLING_ROLES:
+    if not _handles_tickets(community, message):
         return text("cmd.staff_only", language)
     tickets = await tickets_of_community(session, community_id=community.community.id)
     now = runtime.clock.now()

@@ -17,7 +17,12 @@ from handlers.messages import AttachmentKind as MediaKind
 from handlers.messages import ChatKind, Incoming, incoming_from_json, incoming_to_json
 from handlers.parsing.places import PlaceMatcher
 from handlers.parsing.report_parser import ParsedReport
-from handlers.reports import assign_grid_worker, store_attachments, take_report
+from handlers.reports import (
+    assign_grid_worker,
+    store_attachments,
+    take_report,
+    ticket_of_message,
+)
 from handlers.runtime import (
     Runtime,
     account_of,
@@ -31,7 +36,6 @@ from handlers.ticket_texts import grid_name, local_time, summary
 from storage import conversations
 from storage.inbound import (
     claim_inbound_message,
-    get_processed_message,
     link_inbound_message_to_ticket,
 )
 from storage.lifecycle import mark_ticket_duplicate
@@ -116,14 +120,9 @@ async def open_ticket(
 ) -> Ticket | None:
     """Create the ticket (once per message) and queue every message it causes."""
     now = runtime.clock.now()
-    record = await get_processed_message(
-        session,
-        platform=message.platform.value,
-        chat_id=message.chat_id,
-        message_id=message.message_id,
-    )
-    if record is not None and record.ticket_id is not None:
-        return await get_ticket(session, ticket_id=record.ticket_id)
+    existing = await ticket_of_message(session, message)
+    if existing is not None:
+        return existing
     original = await _find_duplicate(runtime, session, community, verdict, message)
     result = await take_report(
         session,
@@ -712,16 +711,10 @@ async def _save_after_photo(
 
 async def _apply_edit(runtime: Runtime, session: AsyncSession, message: Incoming) -> bool:
     """An edited report updates its ticket; the old text stays in the audit log."""
-    record = await get_processed_message(
-        session,
-        platform=message.platform.value,
-        chat_id=message.chat_id,
-        message_id=message.message_id,
-    )
-    if record is None or record.ticket_id is None:
+    ticket = await ticket_of_message(session, message)
+    if ticket is None:
         return False
-    ticket = await get_ticket(session, ticket_id=record.ticket_id)
-    if ticket is None or ticket.description == message.text or not message.text:
+    if ticket.description == message.text or not message.text:
         return True
     await update_ticket_description(
         session,

@@ -128,7 +128,7 @@ async def take_report(
     if not already_claimed and not await claim_inbound_message(
         session, platform=platform, chat_id=message.chat_id, message_id=message.message_id, now=now
     ):
-        return IntakeResult(await _existing_ticket(session, message), created=False)
+        return IntakeResult(await ticket_of_message(session, message), created=False)
     reporter = await _reporter(session, community, message)
     workers = community.workers_of(verdict.grid_id) if verdict.grid_id else []
     assignee = workers[0] if workers else None
@@ -207,7 +207,8 @@ async def store_attachments(
             )
 
 
-async def _existing_ticket(session: AsyncSession, message: Incoming) -> Ticket | None:
+async def ticket_of_message(session: AsyncSession, message: Incoming) -> Ticket | None:
+    """The ticket a message produced or joined, if any."""
     record = await get_processed_message(
         session,
         platform=message.platform.value,

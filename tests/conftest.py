@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import col, select
 
+from bot.simulation import World, telegram_world
 from handlers.community import CommunityConfig, load_community
 from handlers.messages import (
     Attachment,
@@ -20,6 +22,7 @@ from handlers.messages import (
     Sender,
 )
 from storage.database import AsyncSession, create_engine, create_session_factory, upgrade_database
+from storage.models import Ticket
 from tests.storage.support import postgres_schema
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -116,3 +119,18 @@ def make_message() -> MessageFactory:
         return Incoming(**fields)  # type: ignore[arg-type]
 
     return build
+
+
+@pytest.fixture
+async def world(
+    sample_community: CommunityConfig, database_url: str, tmp_path: Path
+) -> AsyncIterator[World]:
+    """The sample community on the fake Telegram, the real bot, on each database backend."""
+    async with telegram_world(sample_community, database_url, tmp_path / "media") as world:
+        yield world
+
+
+async def all_tickets(world: World) -> list[Ticket]:
+    """Every ticket, by number."""
+    async with world.service.runtime.sessions() as session:
+        return list(await session.exec(select(Ticket).order_by(col(Ticket.number))))

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
 from bot.simulation import (
@@ -19,25 +17,11 @@ from bot.simulation import (
     WORKER_G3,
     WORKER_G4,
     World,
-    telegram_world,
 )
-from handlers.community import CommunityConfig
 from storage.models import Ticket, TicketAttachment, TicketEvent, TicketStatus
+from tests.conftest import all_tickets
 
 PHOTO = b"\xff\xd8\xff\xe0 fake jpeg bytes of a loose billboard"
-
-
-@pytest.fixture
-async def world(
-    sample_community: CommunityConfig, database_url: str, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with telegram_world(sample_community, database_url, tmp_path / "media") as world:
-        yield world
-
-
-async def tickets(world: World) -> list[Ticket]:
-    async with world.service.runtime.sessions() as session:
-        return list(await session.exec(select(Ticket).order_by(Ticket.number)))
 
 
 async def attachments_of(world: World, ticket: Ticket) -> list[TicketAttachment]:
@@ -56,7 +40,7 @@ async def test_a_video_report_becomes_a_ticket_with_a_group_reply_and_a_worker_p
         caption="夜市南门门楼西侧那块广告牌被风刮得哐哐响，螺丝松脱了，下面全是人，快点来人处理！",
     )
     await world.settle()
-    [ticket] = await tickets(world)
+    [ticket] = await all_tickets(world)
     assert (ticket.category, ticket.urgent, ticket.grid_id) == ("safety_hazard", True, "G1")
     assert ticket.status is TicketStatus.ASSIGNED
     reply = world.messages_to(RESIDENTS)[-1]
@@ -79,7 +63,7 @@ async def test_an_album_with_one_caption_makes_one_ticket_with_every_photo(world
     world.send(RESIDENTS, RIDER, photo=PHOTO + b"2", media_group_id="album-1")
     world.send(RESIDENTS, RIDER, photo=PHOTO + b"3", media_group_id="album-1")
     await world.settle()
-    [ticket] = await tickets(world)
+    [ticket] = await all_tickets(world)
     assert (ticket.category, ticket.grid_id) == ("sanitation", "G3")
     stored = await attachments_of(world, ticket)
     assert len(stored) == 3
@@ -96,7 +80,7 @@ async def test_a_photo_then_its_description_make_one_ticket(world: World) -> Non
     world.clock.advance(40)
     world.send(RESIDENTS, RIDER, "远大路公交站旁边那个井盖没了，晚上要摔人的")
     await world.settle()
-    [ticket] = await tickets(world)
+    [ticket] = await all_tickets(world)
     assert ticket.grid_id == "G4"
     assert len(await attachments_of(world, ticket)) == 1
     assert "photo" in world.messages_to(WORKER_G4)[0]
@@ -108,7 +92,7 @@ async def test_a_duplicate_is_linked_and_its_reporter_told(world: World) -> None
     world.clock.advance(120)
     world.send(RESIDENTS, RIDER_2, "夜市停车场那个充电桩真的在冒烟！")
     await world.settle()
-    first, second = await tickets(world)
+    first, second = await all_tickets(world)
     assert second.status is TicketStatus.DUPLICATE and second.duplicate_of_id == first.id
     assert "#1" in world.texts_to(RESIDENTS)[-1]
     assert len(world.messages_to(WORKER_G1)) == 1  # no second ping
@@ -125,7 +109,7 @@ async def test_the_worker_acknowledges_and_resolves_with_a_photo(world: World) -
     await world.settle()
     world.send(WORKER_G3, WORKER_G3, photo=b"after photo")
     await world.settle()
-    [ticket] = await tickets(world)
+    [ticket] = await all_tickets(world)
     assert ticket.status is TicketStatus.RESOLVED
     assert ticket.acknowledged_at is not None and ticket.resolved_at is not None
     assert len(await attachments_of(world, ticket)) == 1  # the after photo
@@ -153,7 +137,7 @@ async def test_an_outsider_pressing_a_button_is_refused_and_nothing_changes(worl
     message_id, data = world.button_data(WORKER_G3, "确认")
     world.press(WORKER_G3, message_id, data, user_id=OUTSIDER)
     await world.settle()
-    [ticket] = await tickets(world)
+    [ticket] = await all_tickets(world)
     assert ticket.status is TicketStatus.ASSIGNED
     assert "抱歉" in world.fake.callback_answers[-1]["text"]
 
@@ -179,7 +163,7 @@ async def test_the_same_update_delivered_twice_makes_one_ticket(world: World) ->
     world.fake.redeliver(world.fake.last_update_id())
     world.updates += 1
     await world.settle()
-    assert len(await tickets(world)) == 1
+    assert len(await all_tickets(world)) == 1
 
 
 async def test_staff_commands_and_a_stranger_group(world: World) -> None:
@@ -197,7 +181,7 @@ async def test_staff_commands_and_a_stranger_group(world: World) -> None:
     await world.settle()
     assert "没有在社区登记" in world.texts_to(-1009999)[-1]
     assert "别的群" in world.texts_to(STAFF_GROUP)[-1]
-    assert len(await tickets(world)) == 1
+    assert len(await all_tickets(world)) == 1
 
 
 async def test_an_edit_updates_the_description_and_keeps_the_old_text(world: World) -> None:
@@ -205,7 +189,7 @@ async def test_an_edit_updates_the_description_and_keeps_the_old_text(world: Wor
     await world.settle()
     world.edit(RESIDENTS, report["message_id"], "5号楼单元门的门禁坏了，门也关不上")
     await world.settle()
-    [ticket] = await tickets(world)
+    [ticket] = await all_tickets(world)
     assert ticket.description.endswith("门也关不上")
     async with world.service.runtime.sessions() as session:
         notes = [

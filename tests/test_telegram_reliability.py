@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
-from sqlmodel import select
 
 from bot.simulation import (
     RESIDENTS,
@@ -19,26 +16,13 @@ from bot.simulation import (
     World,
     fake_telegram,
     service_for,
-    telegram_world,
 )
 from handlers.clock import FakeClock
 from handlers.community import CommunityConfig
-from storage.models import Ticket, TicketStatus
+from storage.models import TicketStatus
+from tests.conftest import all_tickets
 
 REPORT = "二期篮球场的铁丝网破了个大洞，麻烦修一下"
-
-
-@pytest.fixture
-async def world(
-    sample_community: CommunityConfig, database_url: str, tmp_path: Path
-) -> AsyncIterator[World]:
-    async with telegram_world(sample_community, database_url, tmp_path / "media") as world:
-        yield world
-
-
-async def all_tickets(world: World) -> list[Ticket]:
-    async with world.service.runtime.sessions() as session:
-        return list(await session.exec(select(Ticket).order_by(Ticket.number)))
 
 
 def free_port() -> int:
