@@ -249,8 +249,11 @@ class TelegramMessenger:
         self._bot = bot
 
     async def send(self, message: Outgoing) -> str:
-        """Send one message (with its first photo or video, if any)."""
+        """Send one message (with its first photo or video, if any), or edit a sent one."""
         try:
+            if message.edit_message_id is not None:
+                await self._edit(message)
+                return message.edit_message_id
             sent = await self._send(message)
         except RetryAfter as error:
             raise RetryLater(_retry_seconds(error), str(error)) from error
@@ -293,6 +296,20 @@ class TelegramMessenger:
             reply_markup=markup,
             reply_parameters=reply,
         )
+
+    async def _edit(self, message: Outgoing) -> None:
+        assert message.edit_message_id is not None
+        try:
+            await self._bot.edit_message_text(
+                fit_utf16(message.text, TEXT_LIMIT),
+                chat_id=telegram_chat_id(message.chat_id),
+                message_id=int(message.edit_message_id),
+                entities=_mention_entities(message) or None,
+                reply_markup=_keyboard(message),
+            )
+        except BadRequest as error:
+            if "message is not modified" not in str(error):
+                raise  # the same text again is fine: the message already says it
 
     async def answer_press(self, press: ButtonPress, text: str | None = None) -> None:
         """Answer the callback query with a short toast."""

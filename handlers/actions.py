@@ -65,6 +65,7 @@ class Outgoing:
     coalesce_key: str | None = None
     fallback_chat_id: str | None = None
     fallback_text: str | None = None
+    edit_message_id: str | None = None  # replace the text and buttons of this sent message
 
     def to_json(self) -> str:
         """Serialise for the outbox table."""
@@ -87,6 +88,7 @@ class Outgoing:
             coalesce_key=data.get("coalesce_key"),
             fallback_chat_id=data.get("fallback_chat_id"),
             fallback_text=data.get("fallback_text"),
+            edit_message_id=data.get("edit_message_id"),
         )
 
 

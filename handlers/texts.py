@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
+from handlers.event_texts import EVENT_TEXTS
+from handlers.schedule_texts import SCHEDULE_TEXTS
+
 DEFAULT_LANGUAGE: Final = "zh"
 LANGUAGES: Final = ("zh", "en")
 
@@ -219,6 +222,10 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "en": "I could not tell what to report. Please say what happened and where.",
     },
 }
+
+
+CATALOG.update(EVENT_TEXTS)
+CATALOG.update(SCHEDULE_TEXTS)
 
 
 def normalise_language(language: str | None) -> str:
