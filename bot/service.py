@@ -1,4 +1,4 @@
-"""Wiring: the Telegram application, the handlers' runtime, the outbox sender and the sweeps."""
+"""Wiring: the Telegram application, the handlers' runtime, the outbox sender, sweeps, jobs."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
@@ -26,6 +27,7 @@ from handlers.dispatch import handle_incoming, handle_press
 from handlers.group_intake import notice_unknown_chat, sweep_orphan_pieces
 from handlers.runtime import Runtime
 from schedules.flood_control import FloodLimits
+from schedules.jobs import build_scheduler
 from schedules.outbox_sender import OutboxSender
 from storage.database import create_engine, create_session_factory, upgrade_database
 
@@ -50,7 +52,7 @@ class TelegramOptions:
 
 @dataclass
 class BotService:
-    """One running bot: intake (polling or webhook), outbox sender, periodic sweeps."""
+    """One running bot: intake (polling or webhook), outbox sender, sweeps, scheduled jobs."""
 
     telegram: TelegramOptions
     communities: Sequence[CommunityConfig]
@@ -63,6 +65,7 @@ class BotService:
     run_sender: bool = True
     updates_handled: int = 0
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _scheduler: AsyncIOScheduler | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _handled: asyncio.Condition = field(default_factory=asyncio.Condition)
 
@@ -95,6 +98,8 @@ class BotService:
                 asyncio.create_task(self.sender.run(self._stop)),
                 asyncio.create_task(self._sweep_forever()),
             ]
+            self._scheduler = build_scheduler(self.runtime)
+            self._scheduler.start()
 
     async def wait_handled(self, count: int, seconds: float = 10.0) -> None:
         """Wait until this many updates were handled (tests and the demo)."""
@@ -107,6 +112,8 @@ class BotService:
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=5)

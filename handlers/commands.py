@@ -1,4 +1,4 @@
-"""Commands: /start, /help, /report, /ticket N, /mytickets, and for staff /open [grid], /stats."""
+"""Commands: /start, /help, /report, /ticket, /mytickets, /events; staff: /open, /stats, /event."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.actions import Outgoing
 from handlers.community import CommunityConfig, Role
+from handlers.events import announce_event, list_events
 from handlers.group_intake import handle_chat_message
 from handlers.messages import ChatKind, Incoming
 from handlers.runtime import Runtime, queue, role_in
@@ -279,4 +280,6 @@ COMMANDS: dict[str, Command] = {
     "mytickets": _my_tickets,
     "open": _open,
     "stats": _stats,
+    "event": announce_event,
+    "events": list_events,
 }

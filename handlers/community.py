@@ -105,6 +105,7 @@ Identifier = Annotated[
 ]
 _CHAT_ID = re.compile(r"^(?P<platform>[a-z]+):\S+$")
 _PLATFORMS = frozenset(p.value for p in Platform)
+_HH_MM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 
 
 def _staff_role(value: object) -> object:
@@ -143,6 +144,22 @@ class CommunityInfo(_Model):
     district: NonEmpty | None = None
     timezone: NonEmpty
     language: Literal["zh", "en"] = "zh"
+    digest_time: str = "08:00"  # local time of the daily digest to the staff group
+
+    @field_validator("digest_time", mode="before")
+    @classmethod
+    def _clock_time(cls, value: object) -> object:
+        if isinstance(value, int):  # YAML 1.1 reads an unquoted 20:00 as 1200 (base 60)
+            raise ValueError(f"write the time in quotes, like '20:00' (YAML read {value!r})")
+        if not isinstance(value, str) or _HH_MM.fullmatch(value) is None:
+            raise ValueError(f"must be a time of day as HH:MM (e.g. '08:00'), not {value!r}")
+        return value
+
+    @property
+    def digest_hour_minute(self) -> tuple[int, int]:
+        """The digest time as (hour, minute)."""
+        hour, minute = self.digest_time.split(":")
+        return int(hour), int(minute)
 
     @field_validator("timezone")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers.actions import ButtonPress
 from handlers.commands import handle_command
+from handlers.events import BUTTON_PREFIX, press_event_button
 from handlers.group_intake import answer_confirmation, handle_chat_message
 from handlers.messages import Incoming
 from handlers.runtime import Runtime
@@ -25,6 +26,8 @@ async def handle_press(runtime: Runtime, press: ButtonPress) -> str:
     if parts[0] == "t" and len(parts) >= 3:
         argument = parts[3] if len(parts) > 3 else None
         return await press_ticket_button(runtime, press, parts[1], parts[2], argument)
+    if parts[0] == BUTTON_PREFIX and len(parts) == 3:
+        return await press_event_button(runtime, press, parts[1], parts[2])
     if parts[0] == "r" and len(parts) == 3 and parts[1].isdigit():
         async with runtime.sessions() as session, session.begin():
             key = await answer_confirmation(

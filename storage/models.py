@@ -152,6 +152,8 @@ class Ticket(SQLModel, table=True):
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ack_escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolve_escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class TicketAttachment(SQLModel, table=True):
@@ -296,4 +298,83 @@ class NoticeSent(SQLModel, table=True):
     __tablename__ = "notice_sent"
 
     key: str = Field(max_length=255, primary_key=True)
+    sent_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- Events, RSVPs and reminders ---
+
+
+class EventStatus(StrEnum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+class RsvpStatus(StrEnum):
+    GOING = "going"
+    WAITLIST = "waitlist"
+    DECLINED = "declined"
+
+
+DEFAULT_REMINDER_OFFSETS = "[1440, 60]"
+
+
+class Event(SQLModel, table=True):
+    """A community event; JSON text columns hold the audience chats and reminder offsets."""
+
+    __tablename__ = "event"
+    __table_args__ = (sa.Index("ix_event_community_id_starts_at", "community_id", "starts_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    community_id: str = Field(max_length=64)
+    title: str = Field(max_length=255)
+    description: str = Field(default="", sa_type=sa.Text)
+    place: str | None = Field(default=None, max_length=255)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    capacity: int | None = None
+    audience_chat_ids: str = Field(default="[]", sa_type=sa.Text)
+    rrule: str | None = Field(default=None, sa_type=sa.Text)
+    reminder_offsets_minutes: str = Field(default=DEFAULT_REMINDER_OFFSETS, sa_type=sa.Text)
+    status: EventStatus = Field(default=EventStatus.ACTIVE, sa_type=string_enum(EventStatus))
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
+class EventRsvp(SQLModel, table=True):
+    """One person's answer for one occurrence; `position` orders the waitlist."""
+
+    __tablename__ = "event_rsvp"
+    __table_args__ = (sa.UniqueConstraint("event_id", "occurrence_start", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: uuid.UUID = Field(foreign_key="event.id")
+    occurrence_start: datetime = Field(sa_type=UTCDateTime)
+    person_id: uuid.UUID = Field(foreign_key="person.id", index=True)
+    status: RsvpStatus = Field(sa_type=string_enum(RsvpStatus))
+    position: int = 0
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class EventPost(SQLModel, table=True):
+    """An invitation posted to a chat; its outbox row gives the sent message id to edit."""
+
+    __tablename__ = "event_post"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: uuid.UUID = Field(foreign_key="event.id", index=True)
+    chat_id: str = Field(max_length=128)
+    outbox_id: int = Field(foreign_key="outbox_message.id")
+
+
+class ReminderSent(SQLModel, table=True):
+    """A reminder claimed for one target; the key makes each reminder go out once."""
+
+    __tablename__ = "reminder_sent"
+
+    event_id: uuid.UUID = Field(foreign_key="event.id", primary_key=True)
+    occurrence_start: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    offset_minutes: int = Field(primary_key=True)
+    target: str = Field(max_length=128, primary_key=True)
     sent_at: datetime = Field(sa_type=UTCDateTime)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -45,6 +46,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for chat, summary in sorted(PARSER_SCORES.items()):
         figures = ", ".join(f"{name} {value}" for name, value in summary.items())
         terminalreporter.write_line(f"{chat}: {figures}")
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_ptb_setting() -> Iterator[None]:
+    """BotService.start sets PTB_TIMEDELTA for the process; undo it so test order never matters."""
+    before = os.environ.get("PTB_TIMEDELTA")
+    yield
+    if before is None:
+        os.environ.pop("PTB_TIMEDELTA", None)
+    else:
+        os.environ["PTB_TIMEDELTA"] = before
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

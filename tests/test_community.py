@@ -55,6 +55,8 @@ def test_sample_loads(sample: CommunityConfig) -> None:
     assert sample.source_path == SAMPLE
     assert str(sample.timezone_info) == "Asia/Shanghai"
     assert sample.service_levels.acknowledge.urgent == 15
+    assert sample.community.digest_time == "08:00"  # the default
+    assert sample.community.digest_hour_minute == (8, 0)
 
 
 def test_buildings_are_strings(sample: CommunityConfig) -> None:
@@ -231,6 +233,18 @@ BAD_CASES: list[tuple[str, Mutation, str, str]] = [
         "unknown time zone 'Asia/Atlantis'",
     ),
     ("bad language", _set("community", "language", value="fr"), "community.language", "'fr'"),
+    (
+        "bad digest time",
+        _set("community", "digest_time", value="25:00"),
+        "community.digest_time",
+        "HH:MM",
+    ),
+    (
+        "unquoted digest time",
+        _set("community", "digest_time", value=1200),
+        "community.digest_time",
+        "in quotes",
+    ),
     ("unknown key", _set("grids", 0, "colour", value="red"), "grids[0].colour", "unknown key"),
     ("unknown top-level key", _set("extra", value=1), "extra", "unknown key"),
     ("source_path in file", _set("source_path", value="/etc"), "source_path", "unknown key"),

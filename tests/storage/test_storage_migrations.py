@@ -25,6 +25,10 @@ MODEL_TABLES = {
     "pending_piece",
     "ticket_subscriber",
     "notice_sent",
+    "event",
+    "event_rsvp",
+    "event_post",
+    "reminder_sent",
 }
 
 

@@ -1,0 +1,148 @@
+"""Event reminders: each one goes out once per target, across restarts and several instances.
+
+A reminder is due from `start - offset` until the event starts. Each target (the audience
+groups and every attendee, privately) is claimed in `reminder_sent` in the same transaction that
+queues the message, so a second sweep, a restarted bot or a concurrent instance never repeats
+it. When several offsets are due at once (the bot was down), only the nearest one is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.actions import Outgoing
+from handlers.community import CommunityConfig
+from handlers.events import place_text, when_text
+from handlers.runtime import Runtime, queue
+from handlers.texts import text
+from storage.events import (
+    active_events_between,
+    audience_of,
+    claim_reminder,
+    people_with_accounts,
+    reminder_claimed,
+    reminder_offsets,
+    rsvps_with_status,
+)
+from storage.models import Event, RsvpStatus
+
+log = logging.getLogger(__name__)
+
+MAX_LEAD = timedelta(days=7)  # offsets longer than this are not looked for
+MISSED_LOOKBACK = timedelta(hours=6)  # started events checked for a reminder that never went
+MISSED_TARGET = "-missed-"  # claim that marks "skipped because the event had started"
+
+
+async def send_due_reminders(runtime: Runtime) -> int:
+    """Queue every reminder due now; returns how many messages were queued."""
+    now = runtime.clock.now()
+    queued = 0
+    async with runtime.sessions() as session, session.begin():
+        events = await active_events_between(
+            session, after=now - MISSED_LOOKBACK, until=now + MAX_LEAD
+        )
+        for event in events:
+            community = next(
+                (c for c in runtime.communities if c.community.id == event.community_id), None
+            )
+            if community is not None:
+                queued += await _remind(runtime, session, community, event, now)
+    if queued:
+        runtime.outbox_changed()
+    return queued
+
+
+def due_offset(event: Event, now: datetime) -> int | None:
+    """The nearest offset whose time has come, if the event has not started."""
+    if now >= event.starts_at:
+        return None
+    due = [m for m in reminder_offsets(event) if now >= event.starts_at - timedelta(minutes=m)]
+    return min(due) if due else None
+
+
+async def _remind(
+    runtime: Runtime, session: AsyncSession, community: CommunityConfig, event: Event, now: datetime
+) -> int:
+    if now >= event.starts_at:
+        await _note_missed(session, event, now)
+        return 0
+    offset = due_offset(event, now)
+    if offset is None:
+        return 0
+    queued = 0
+    for chat_id, language in await _targets(session, community, event):
+        claimed = await claim_reminder(
+            session,
+            event_id=event.id,
+            occurrence_start=event.starts_at,
+            offset_minutes=offset,
+            target=chat_id,
+            now=now,
+        )
+        if claimed:
+            message = reminder_text(community, event, now, language)
+            await queue(runtime, session, Outgoing(chat_id=chat_id, text=message))
+            queued += 1
+    return queued
+
+
+async def _note_missed(session: AsyncSession, event: Event, now: datetime) -> None:
+    """Log once when an event started before its nearest reminder could go out."""
+    offsets = reminder_offsets(event)
+    if not offsets:
+        return
+    nearest = min(offsets)
+    start = event.starts_at
+    if await reminder_claimed(
+        session, event_id=event.id, occurrence_start=start, offset_minutes=nearest
+    ):
+        return
+    if await claim_reminder(
+        session,
+        event_id=event.id,
+        occurrence_start=start,
+        offset_minutes=nearest,
+        target=MISSED_TARGET,
+        now=now,
+    ):
+        log.warning("event %s started at %s before its reminder went out", event.id, start)
+
+
+async def _targets(
+    session: AsyncSession, community: CommunityConfig, event: Event
+) -> list[tuple[str, str]]:
+    """(chat id, language) of the audience groups and of each attendee's private chat."""
+    group_language: str = community.community.language
+    targets = [(chat_id, group_language) for chat_id in audience_of(event)]
+    going = await rsvps_with_status(
+        session, event_id=event.id, occurrence_start=event.starts_at, status=RsvpStatus.GOING
+    )
+    people = await people_with_accounts(session, person_ids=[r.person_id for r in going])
+    for person, account in people:
+        chat_id = f"{account.platform}:{account.platform_user_id}"
+        targets.append((chat_id, person.language or group_language))
+    return targets
+
+
+def lead_text(remaining: timedelta, language: str) -> str:
+    """'1 小时后', '24 小时后', '45 分钟后' from the time left."""
+    minutes = max(1, math.ceil(remaining.total_seconds() / 60))
+    if minutes >= 60 and (minutes % 60 == 0 or minutes >= 120):
+        return text("event.lead_hours", language, hours=round(minutes / 60))
+    return text("event.lead_minutes", language, minutes=minutes)
+
+
+def reminder_text(community: CommunityConfig, event: Event, now: datetime, language: str) -> str:
+    """The reminder for one target, with the time left and the place."""
+    return text(
+        "event.reminder",
+        language,
+        title=event.title,
+        lead=lead_text(event.starts_at - now, language),
+        when=when_text(community, event.starts_at),
+        place=place_text(event, language),
+    )
