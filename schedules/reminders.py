@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import uuid
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,9 +24,11 @@ from storage.events import (
     active_events_between,
     audience_of,
     claim_reminder,
+    claimed_targets,
     people_with_accounts,
     reminder_claimed,
     reminder_offsets,
+    reminders_sent_since,
     rsvps_with_status,
 )
 from storage.models import Event, RsvpStatus
@@ -45,7 +48,12 @@ async def send_due_reminders(runtime: Runtime) -> int:
         events = await active_events_between(
             session, after=now - MISSED_LOOKBACK, until=now + MAX_LEAD
         )
+        # One query instead of one per event and pass: reminders that already went out (or
+        # were noted as missed) need no further work; per-target claims still guard races.
+        sent = await reminders_sent_since(session, since=now - MISSED_LOOKBACK)
         for event in events:
+            if _nothing_to_do(event, now, sent):
+                continue
             community = next(
                 (c for c in runtime.communities if c.community.id == event.community_id), None
             )
@@ -54,6 +62,15 @@ async def send_due_reminders(runtime: Runtime) -> int:
     if queued:
         runtime.outbox_changed()
     return queued
+
+
+def _nothing_to_do(event: Event, now: datetime, sent: set[tuple[uuid.UUID, int]]) -> bool:
+    """The event has no reminder due now that has not gone out already."""
+    if now >= event.starts_at:
+        offsets = reminder_offsets(event)
+        return not offsets or (event.id, min(offsets)) in sent
+    offset = due_offset(event, now)
+    return offset is None or (event.id, offset) in sent
 
 
 def due_offset(event: Event, now: datetime) -> int | None:
@@ -74,7 +91,12 @@ async def _remind(
     if offset is None:
         return 0
     queued = 0
+    done = await claimed_targets(
+        session, event_id=event.id, occurrence_start=event.starts_at, offset_minutes=offset
+    )
     for chat_id, language in await _targets(session, community, event):
+        if chat_id in done:
+            continue  # sent in an earlier pass: no failed insert every minute until the start
         claimed = await claim_reminder(
             session,
             event_id=event.id,

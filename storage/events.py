@@ -351,12 +351,38 @@ async def reminder_claimed(
     session: AsyncSession, *, event_id: uuid.UUID, occurrence_start: datetime, offset_minutes: int
 ) -> bool:
     """Whether any target was claimed for this reminder."""
+    return bool(
+        await claimed_targets(
+            session,
+            event_id=event_id,
+            occurrence_start=occurrence_start,
+            offset_minutes=offset_minutes,
+        )
+    )
+
+
+async def claimed_targets(
+    session: AsyncSession, *, event_id: uuid.UUID, occurrence_start: datetime, offset_minutes: int
+) -> set[str]:
+    """The targets already claimed for this reminder (so a pass tries only the others)."""
     statement = select(ReminderSent.target).where(
         ReminderSent.event_id == event_id,
         ReminderSent.occurrence_start == require_aware(occurrence_start, name="occurrence_start"),
         ReminderSent.offset_minutes == offset_minutes,
     )
-    return (await session.exec(statement)).first() is not None
+    return set((await session.exec(statement)).all())
+
+
+async def reminders_sent_since(
+    session: AsyncSession, *, since: datetime
+) -> set[tuple[uuid.UUID, int]]:
+    """(event, offset) of every reminder already claimed for occurrences from `since` on."""
+    statement = (
+        select(ReminderSent.event_id, ReminderSent.offset_minutes)
+        .where(ReminderSent.occurrence_start >= require_aware(since, name="since"))
+        .distinct()
+    )
+    return {(event_id, offset) for event_id, offset in (await session.exec(statement)).all()}
 
 
 async def people_with_accounts(
