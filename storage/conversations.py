@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.claims import insert_once
 from storage.column_types import require_aware
 from storage.models import (
     ConversationQuestion,
@@ -225,9 +225,4 @@ async def subscribers(session: AsyncSession, *, ticket_id: uuid.UUID) -> list[Ti
 
 async def first_notice(session: AsyncSession, *, key: str, now: datetime) -> bool:
     """True the first time a notice key is seen (safe under races), False afterwards."""
-    try:
-        async with session.begin_nested():
-            session.add(NoticeSent(key=key, sent_at=require_aware(now, name="now")))
-    except IntegrityError:
-        return False
-    return True
+    return await insert_once(session, NoticeSent(key=key, sent_at=require_aware(now, name="now")))

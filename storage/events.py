@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.claims import insert_once
 from storage.column_types import require_aware
 from storage.errors import NotFound
 from storage.models import (
@@ -338,13 +338,7 @@ async def claim_reminder(
         target=target,
         sent_at=require_aware(now, name="now"),
     )
-    try:
-        # A SAVEPOINT, so losing the race rolls back only this insert, not the caller's work.
-        async with session.begin_nested():
-            session.add(claim)
-    except IntegrityError:
-        return False
-    return True
+    return await insert_once(session, claim)
 
 
 async def reminder_claimed(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.claims import insert_once
 from storage.column_types import require_aware
 from storage.errors import NotFound
 from storage.models import ProcessedMessage
@@ -23,13 +23,7 @@ async def claim_inbound_message(
         message_id=message_id,
         processed_at=require_aware(now, name="now"),
     )
-    try:
-        # A SAVEPOINT, so losing the race rolls back only this insert, not the caller's work.
-        async with session.begin_nested():
-            session.add(claim)
-    except IntegrityError:
-        return False
-    return True
+    return await insert_once(session, claim)
 
 
 async def get_processed_message(
