@@ -163,12 +163,17 @@ async def announce_event(
         language,
         title=event.title,
         when=when_text(community, event.starts_at),
-        chats=len(_audience(community)),
+        chats=len(_audience(runtime, community)),
     )
 
 
-def _audience(community: CommunityConfig) -> list[str]:
-    return [chat.id for chat in community.chats if chat.kind is ChatAudience.RESIDENTS]
+def _audience(runtime: Runtime, community: CommunityConfig) -> list[str]:
+    """The residents' groups on the platforms this bot serves."""
+    return [
+        chat.id
+        for chat in community.chats
+        if chat.kind is ChatAudience.RESIDENTS and runtime.serves(chat.id)
+    ]
 
 
 async def _create(
@@ -189,7 +194,7 @@ async def _create(
         starts_at=starts_at,
         place=form.place,
         capacity=form.capacity,
-        audience_chat_ids=_audience(community),
+        audience_chat_ids=_audience(runtime, community),
         created_by=organiser.id if organiser else None,
         now=runtime.clock.now(),
     )
@@ -199,7 +204,7 @@ async def _post_invitations(
     runtime: Runtime, session: AsyncSession, community: CommunityConfig, event: Event
 ) -> None:
     """Queue the invitation to each audience chat and remember its outbox row."""
-    for chat_id in _audience(community):
+    for chat_id in _audience(runtime, community):
         post = invitation(community, event, RsvpCounts(0, 0), chat_id)
         row = await enqueue_outgoing(
             session, chat_id=chat_id, payload=post.to_json(), now=runtime.clock.now()

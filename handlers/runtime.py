@@ -28,6 +28,11 @@ class Runtime:
     clock: Clock
     outbox_changed: Callable[[], None] = lambda: None
     parsers: dict[str, ReportParser] = field(default_factory=dict)
+    platforms: frozenset[str] = frozenset({"tg"})  # platforms this bot has a messenger for
+
+    def serves(self, chat_id: str) -> bool:
+        """Whether messages to this chat can be sent by this bot."""
+        return chat_id.partition(":")[0] in self.platforms
 
     def parser_for(self, community: CommunityConfig) -> ReportParser:
         """The community's parser, built on first use."""

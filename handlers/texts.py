@@ -183,13 +183,13 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
     "role.staff": {"zh": "社区工作人员", "en": "community staff"},
     "role.secretary": {"zh": "社区书记", "en": "community secretary"},
     "cmd.help": {
-        "zh": "命令：\n/report 描述 — 报事（在群里也可以直接描述，或带 #报事）\n/ticket 编号 — 查看工单\n/mytickets — 我的工单",
+        "zh": "命令：\n/report 描述 — 报事（在群里也可以直接描述，或带 #报事）\n/ticket 编号 — 查看工单\n/mytickets — 我的工单\n/events — 近期活动",
         "en": "Commands:\n/report text — report an issue (or just describe it in the group, "
-        "or add #report)\n/ticket N — show a ticket\n/mytickets — my tickets",
+        "or add #report)\n/ticket N — show a ticket\n/mytickets — my tickets\n/events — coming events",
     },
     "cmd.help_staff": {
-        "zh": "\n/open [网格] — 未办结工单（最早的在前）\n/stats — 统计",
-        "en": "\n/open [grid] — open tickets, oldest first\n/stats — figures",
+        "zh": "\n/open [网格] — 未办结工单（最早的在前）\n/stats — 统计\n/event 标题 | 2023-07-25 19:30 | 地点 | 名额 50 — 发布活动",
+        "en": "\n/open [grid] — open tickets, oldest first\n/stats — figures\n/event Title | 2023-07-25 19:30 | Place | capacity 50 — announce an event",
     },
     "cmd.ticket_usage": {
         "zh": "用法：/ticket 编号，例如 /ticket 12",

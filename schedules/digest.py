@@ -46,7 +46,7 @@ def digest_key(community_id: str, day: date) -> str:
 
 async def send_daily_digest(runtime: Runtime, community: CommunityConfig, *, day: date) -> bool:
     """Queue the day's digest to the staff group once; False if already sent or nowhere to send."""
-    chats = community.staff_chats()
+    chats = [chat for chat in community.staff_chats() if runtime.serves(chat.id)]
     if not chats:
         return False
     now = runtime.clock.now()
