@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from bot.export import read_export
@@ -15,6 +14,7 @@ from handlers.community import CommunityConfig, load_communities
 from handlers.parsing.report_parser import ReportParser
 from handlers.reports import IntakeResult, take_report
 from handlers.texts import normalise_language, text
+from handlers.ticket_texts import grid_name, local_time
 from storage.database import create_engine, create_session_factory, upgrade_database
 
 Printer = Callable[[str], None]
@@ -30,19 +30,12 @@ def _community_name(community: CommunityConfig, language: str) -> str:
     return (info.name_en if normalise_language(language) == "en" else None) or info.name
 
 
-def _local(community: CommunityConfig, moment: datetime) -> str:
-    return moment.astimezone(community.timezone_info).strftime("%m-%d %H:%M")
-
-
 def _describe(
     community: CommunityConfig, report: DetectedReport, result: IntakeResult, language: str
 ) -> str:
     ticket = result.ticket
     if ticket is None:
         return text("demo.missing_ticket", language)
-    english = normalise_language(language) == "en"
-    grid = community.grid(ticket.grid_id) if ticket.grid_id else None
-    grid_name = ((grid.name_en if english else None) or grid.name) if grid else None
     place = report.verdict.place_text
     return text(
         "demo.ticket",
@@ -51,13 +44,13 @@ def _describe(
         state=text("ticket.state.new" if result.created else "ticket.state.known", language),
         category=load_categories()[ticket.category].name(language),
         urgency=text("ticket.urgent" if ticket.urgent else "ticket.normal", language),
-        grid=grid_name or text("ticket.no_grid", language),
+        grid=grid_name(community, ticket.grid_id, language),
         place=text("ticket.place", language, place=place) if place else "",
         media=text("ticket.media", language, count=report.attachment_count)
         if report.attachment_count
         else "",
         handler=result.assignee.name if result.assignee else text("ticket.unassigned", language),
-        due=_local(community, ticket.ack_due_at) if ticket.ack_due_at else "—",
+        due=local_time(community, ticket.ack_due_at),
     )
 
 
@@ -108,7 +101,7 @@ async def run_demo(
             counts["in_reports"] += len(report.message_ids)
             counts["urgent"] += bool(report.verdict.urgent)
             counts["no_grid"] += report.verdict.grid_id is None
-            sent = _local(community, message.sent_at)
+            sent = local_time(community, message.sent_at)
             echo(f"[{sent}] {message.sender.display_name}：{message.text}")
             echo(_describe(community, report, result, language))
     finally:

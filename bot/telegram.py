@@ -22,11 +22,13 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.media import MediaStore
 from handlers.actions import (
+    TELEGRAM_TEXT_LIMIT,
     ButtonPress,
     Outgoing,
     Rejected,
     RetryLater,
     Unreachable,
+    utf16_length,
 )
 from handlers.messages import (
     Attachment,
@@ -42,7 +44,6 @@ log = logging.getLogger(__name__)
 
 PREFIX = "tg:"
 CAPTION_LIMIT = 1024  # Telegram counts UTF-16 code units
-TEXT_LIMIT = 4096
 TRANSIENT_RETRY_SECONDS = 2.0
 
 
@@ -206,17 +207,13 @@ def _keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
     )
 
 
-def _utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 def fit_utf16(text: str, limit: int) -> str:
     """The text cut (with an ellipsis) to at most `limit` UTF-16 units, as Telegram counts."""
-    if _utf16_length(text) <= limit:
+    if utf16_length(text) <= limit:
         return text
     kept, used = [], 0
     for character in text:
-        width = _utf16_length(character)
+        width = utf16_length(character)
         if used + width > limit - 1:
             break
         kept.append(character)
@@ -234,8 +231,8 @@ def _mention_entities(message: Outgoing) -> list[MessageEntity]:
         entities.append(
             MessageEntity(
                 type=MessageEntity.TEXT_MENTION,
-                offset=_utf16_length(message.text[:position]),
-                length=_utf16_length(mention.name),
+                offset=utf16_length(message.text[:position]),
+                length=utf16_length(mention.name),
                 user=User(id=int(mention.user_id), first_name=mention.name, is_bot=False),
             )
         )
@@ -291,7 +288,7 @@ class TelegramMessenger:
             )
         return await self._bot.send_message(
             chat_id,
-            fit_utf16(message.text, TEXT_LIMIT),
+            fit_utf16(message.text, TELEGRAM_TEXT_LIMIT),
             entities=entities,
             reply_markup=markup,
             reply_parameters=reply,
@@ -301,7 +298,7 @@ class TelegramMessenger:
         assert message.edit_message_id is not None
         try:
             await self._bot.edit_message_text(
-                fit_utf16(message.text, TEXT_LIMIT),
+                fit_utf16(message.text, TELEGRAM_TEXT_LIMIT),
                 chat_id=telegram_chat_id(message.chat_id),
                 message_id=int(message.edit_message_id),
                 entities=_mention_entities(message) or None,

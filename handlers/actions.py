@@ -14,6 +14,12 @@ from typing import Any, Protocol
 from handlers.messages import AttachmentKind, Sender
 
 CALLBACK_DATA_MAX_BYTES = 64  # Telegram's limit for callback_data
+TELEGRAM_TEXT_LIMIT = 4096  # Telegram counts message length in UTF-16 code units
+
+
+def utf16_length(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units: an emoji is two)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def is_group_chat(chat_id: str) -> bool:

@@ -19,7 +19,16 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.actions import Messenger, Outgoing, Rejected, RetryLater, Unreachable, is_group_chat
+from handlers.actions import (
+    TELEGRAM_TEXT_LIMIT,
+    Messenger,
+    Outgoing,
+    Rejected,
+    RetryLater,
+    Unreachable,
+    is_group_chat,
+    utf16_length,
+)
 from handlers.clock import Clock
 from schedules.flood_control import FloodControl, FloodLimits, platform_of
 from storage import outbox
@@ -33,7 +42,6 @@ BACKOFF_CAP_SECONDS = 300.0
 # Postponing by at least this much guarantees progress on virtual clocks and rounding.
 MIN_POSTPONE_SECONDS = 0.001
 # Longest merged text: Telegram counts UTF-16 code units, WeCom counts UTF-8 bytes.
-TELEGRAM_TEXT_LIMIT = 4096
 WECOM_TEXT_LIMIT_BYTES = 2048
 COALESCE_SEPARATOR = "\n\n"
 # A chat starts no new send after this share of the lease has passed: the rest of its rows stay
@@ -97,7 +105,7 @@ def fits_one_message(chat_id: str, text: str) -> bool:
     """Whether `text` is within the platform's length limit for one message."""
     if platform_of(chat_id) == "wecom":
         return len(text.encode("utf-8")) <= WECOM_TEXT_LIMIT_BYTES
-    return len(text.encode("utf-16-le")) // 2 <= TELEGRAM_TEXT_LIMIT
+    return utf16_length(text) <= TELEGRAM_TEXT_LIMIT
 
 
 class OutboxSender:
