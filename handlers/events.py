@@ -7,15 +7,14 @@ The invitation goes to every residents' group with two buttons (data "e:<event h
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.actions import Button, ButtonPress, Mention, Outgoing, is_group_chat
 from handlers.community import ChatAudience, CommunityConfig, Role
+from handlers.event_form import EventDraft, EventFormError, parse_event_line
 from handlers.messages import Incoming
 from handlers.runtime import Runtime, queue, role_in
 from handlers.texts import text
@@ -24,6 +23,7 @@ from storage.events import (
     JoinResult,
     RsvpCounts,
     add_event_post,
+    audience_of,
     create_event,
     event_posts,
     get_event,
@@ -38,55 +38,7 @@ from storage.outbox import enqueue_outgoing, get_outbox_message
 from storage.people import find_person_by_account, upsert_person
 
 ORGANISERS = frozenset({Role.STAFF, Role.SECRETARY})
-TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y.%m.%d %H:%M")
-CAPACITY = re.compile(r"^(?:名额|人数|限|capacity|cap|max|places)?\s*[:：]?\s*(\d+)\s*(?:人|名)?$")
 BUTTON_PREFIX = "e"
-
-
-class EventFormError(ValueError):
-    """A /event line that cannot be read; carries the text key and its values."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.values = values
-
-
-@dataclass(frozen=True, slots=True)
-class EventForm:
-    """What a /event line asks for; `starts_local` is wall time in the community's zone."""
-
-    title: str
-    starts_local: datetime
-    place: str | None
-    capacity: int | None
-
-
-def parse_event_line(argument: str) -> EventForm:
-    """Read "title | time | place | capacity"; place and capacity are optional."""
-    parts = [part.strip() for part in re.split(r"[|｜]", argument)]
-    if len(parts) < 2 or not parts[0] or len(parts) > 4:
-        raise EventFormError("event.usage")
-    place = parts[2] if len(parts) > 2 and parts[2] else None
-    capacity = _capacity(parts[3]) if len(parts) > 3 and parts[3] else None
-    return EventForm(parts[0], _local_time(parts[1]), place, capacity)
-
-
-def _local_time(raw: str) -> datetime:
-    cleaned = re.sub(r"\s+", " ", raw.replace("：", ":")).strip()
-    for layout in TIME_FORMATS:
-        try:
-            return datetime.strptime(cleaned, layout)
-        except ValueError:
-            continue
-    raise EventFormError("event.bad_time", value=raw)
-
-
-def _capacity(raw: str) -> int:
-    match = CAPACITY.match(raw.strip().lower())
-    if match is None or int(match[1]) < 1:
-        raise EventFormError("event.bad_capacity", value=raw)
-    return int(match[1])
 
 
 def when_text(community: CommunityConfig, moment: datetime) -> str:
@@ -150,61 +102,78 @@ async def announce_event(
     if not may_organise(community, message):
         return text("event.staff_only", language)
     try:
-        form = parse_event_line(argument)
+        draft = parse_event_line(argument)
     except EventFormError as problem:
         return text(problem.key, language, **problem.values)
-    starts_at = form.starts_local.replace(tzinfo=community.timezone_info)
-    if starts_at <= runtime.clock.now():
-        return text("event.in_past", language, when=when_text(community, starts_at))
-    event = await _create(runtime, session, community, message, form, starts_at)
-    await _post_invitations(runtime, session, community, event)
+    organiser = await find_person_by_account(
+        session, platform=message.platform.value, platform_user_id=message.sender.user_id
+    )
+    try:
+        event = await publish_event(
+            runtime, session, community, draft, organiser_id=organiser.id if organiser else None
+        )
+    except EventFormError as problem:
+        return text(problem.key, language, **problem.values)
     return text(
         "event.created",
         language,
         title=event.title,
         when=when_text(community, event.starts_at),
-        chats=len(_audience(runtime, community)),
+        chats=len(audience_of(event)),
     )
 
 
-def _audience(runtime: Runtime, community: CommunityConfig) -> list[str]:
-    """The residents' groups on the platforms this bot serves."""
-    return [
-        chat.id
-        for chat in community.chats
-        if chat.kind is ChatAudience.RESIDENTS and runtime.serves(chat.id)
-    ]
-
-
-async def _create(
+async def publish_event(
     runtime: Runtime,
     session: AsyncSession,
     community: CommunityConfig,
-    message: Incoming,
-    form: EventForm,
-    starts_at: datetime,
+    draft: EventDraft,
+    *,
+    organiser_id: uuid.UUID | None,
 ) -> Event:
-    organiser = await find_person_by_account(
-        session, platform=message.platform.value, platform_user_id=message.sender.user_id
-    )
-    return await create_event(
+    """Store a drafted event and queue its invitation to each audience chat.
+
+    Raises EventFormError("event.in_past") when it would start before now.
+    """
+    starts_at = draft.starts_local.replace(tzinfo=community.timezone_info)
+    if starts_at <= runtime.clock.now():
+        raise EventFormError("event.in_past", when=when_text(community, starts_at))
+    ends_at = draft.ends_local.replace(tzinfo=community.timezone_info) if draft.ends_local else None
+    event = await create_event(
         session,
         community_id=community.community.id,
-        title=form.title,
+        title=draft.title,
+        description=draft.description,
         starts_at=starts_at,
-        place=form.place,
-        capacity=form.capacity,
-        audience_chat_ids=_audience(runtime, community),
-        created_by=organiser.id if organiser else None,
+        ends_at=ends_at,
+        place=draft.place,
+        capacity=draft.capacity,
+        audience_chat_ids=audience_chats(runtime, community, draft),
+        reminder_offsets_minutes=draft.reminder_offsets_minutes,
+        created_by=organiser_id,
         now=runtime.clock.now(),
     )
+    await _post_invitations(runtime, session, community, event)
+    return event
+
+
+def audience_chats(runtime: Runtime, community: CommunityConfig, draft: EventDraft) -> list[str]:
+    """The residents' groups on the platforms this bot serves (narrowed by the draft's chats)."""
+    chosen = set(draft.audience_chats)
+    return [
+        chat.id
+        for chat in community.chats
+        if chat.kind is ChatAudience.RESIDENTS
+        and runtime.serves(chat.id)
+        and (not chosen or chat.id in chosen)
+    ]
 
 
 async def _post_invitations(
     runtime: Runtime, session: AsyncSession, community: CommunityConfig, event: Event
 ) -> None:
     """Queue the invitation to each audience chat and remember its outbox row."""
-    for chat_id in _audience(runtime, community):
+    for chat_id in audience_of(event):
         post = invitation(community, event, RsvpCounts(0, 0), chat_id)
         row = await enqueue_outgoing(
             session, chat_id=chat_id, payload=post.to_json(), now=runtime.clock.now()

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from bot.simulation import OUTSIDER, RESIDENTS, RIDER, RIDER_2, STAFF, World
-from handlers.events import EventFormError, parse_event_line
+from handlers.event_form import EventFormError, parse_event_line
 from storage.events import rsvp_counts
 from storage.models import Event
 
