@@ -14,12 +14,12 @@ from handlers.community import CommunityConfig, Role
 from handlers.events import announce_event, list_events
 from handlers.group_intake import handle_chat_message
 from handlers.messages import ChatKind, Incoming
-from handlers.runtime import Runtime, queue, role_in
+from handlers.runtime import Runtime, queue, remember_person, role_in
 from handlers.texts import normalise_language, text
 from handlers.ticket_texts import grid_name, local_time, status_name, summary
 from storage import conversations
 from storage.models import OPEN_STATUSES, Ticket, TicketStatus
-from storage.people import find_person_by_account, get_person, upsert_person
+from storage.people import find_person_by_account, get_person
 from storage.tickets import (
     get_ticket_by_number,
     list_open_tickets,
@@ -65,14 +65,12 @@ async def _remember_sender(
     session: AsyncSession, community: CommunityConfig, message: Incoming
 ) -> str:
     """Store the sender with their role and language; return the language to answer in."""
-    role = role_in(community, message.platform.value, message.sender.user_id)
-    await upsert_person(
+    await remember_person(
         session,
-        community_id=community.community.id,
-        display_name=message.sender.display_name or message.sender.user_id,
-        role=role,
+        community,
         platform=message.platform.value,
-        platform_user_id=message.sender.user_id,
+        user_id=message.sender.user_id,
+        display_name=message.sender.display_name,
         language=message.sender.language,
     )
     if message.chat_kind is ChatKind.GROUP:

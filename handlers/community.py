@@ -311,6 +311,10 @@ class CommunityConfig(_Model):
         """Role of a platform user ("tg" numeric id or "wecom" userid); None if unknown."""
         return self._roles.get((str(platform), str(user_id).strip()))
 
+    def person_of(self, platform: str, user_id: str) -> PersonConfig | None:
+        """The configured staff member or grid worker behind a platform account, if any."""
+        return self._people.get((str(platform), str(user_id).strip()))
+
     def grid_at(self, lon: float, lat: float) -> GridConfig | None:
         """The first grid whose polygon covers the point (WGS84 lon, lat), or None."""
         return next((g for g in self.grids if g.covers(lon, lat)), None)
@@ -325,6 +329,17 @@ class CommunityConfig(_Model):
         for person in self.staff:
             roles.update(dict.fromkeys(person.ids(), Role(person.role)))
         return roles
+
+    @cached_property
+    def _people(self) -> dict[tuple[str, str], PersonConfig]:
+        """(platform, user id) → configured person; staff entries win over grid workers."""
+        people: dict[tuple[str, str], PersonConfig] = {}
+        for grid in self.grids:
+            for worker in grid.workers:
+                people.update(dict.fromkeys(worker.ids(), worker))
+        for person in self.staff:
+            people.update(dict.fromkeys(person.ids(), person))
+        return people
 
 
 # --------------------------------------------------------------------------- checks

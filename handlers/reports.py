@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.community import CommunityConfig, PersonConfig, Role
+from handlers.community import CommunityConfig, PersonConfig
 from handlers.messages import AttachmentKind, Incoming
 from handlers.parsing.report_parser import ParsedReport
+from handlers.runtime import remember_person
 from storage.inbound import (
     claim_inbound_message,
     get_processed_message,
@@ -19,8 +20,7 @@ from storage.inbound import (
 )
 from storage.lifecycle import assign_ticket
 from storage.models import AttachmentKind as StoredAttachmentKind
-from storage.models import Person, PersonRole, Ticket
-from storage.people import upsert_person
+from storage.models import Person, Ticket
 from storage.tickets import add_attachment, create_ticket, get_ticket
 
 STORED_KINDS = {
@@ -40,19 +40,13 @@ class IntakeResult:
     assignee: PersonConfig | None = None
 
 
-def _person_role(role: Role | None) -> PersonRole:
-    return role if role is not None else PersonRole.RESIDENT
-
-
 async def _reporter(session: AsyncSession, community: CommunityConfig, message: Incoming) -> Person:
-    platform = message.platform.value
-    return await upsert_person(
+    return await remember_person(
         session,
-        community_id=community.community.id,
-        display_name=message.sender.display_name or message.sender.user_id,
-        role=_person_role(community.role_of(platform, message.sender.user_id)),
-        platform=platform,
-        platform_user_id=message.sender.user_id,
+        community,
+        platform=message.platform.value,
+        user_id=message.sender.user_id,
+        display_name=message.sender.display_name,
         language=message.sender.language,
     )
 
@@ -66,14 +60,7 @@ async def worker_person(
     if user_id is None:
         return None
     chosen = platform if platform in accounts else next(iter(accounts))
-    return await upsert_person(
-        session,
-        community_id=community.community.id,
-        display_name=worker.name,
-        role=PersonRole.GRID_WORKER,
-        platform=chosen,
-        platform_user_id=user_id,
-    )
+    return await remember_person(session, community, platform=chosen, user_id=user_id)
 
 
 async def assign_grid_worker(

@@ -15,8 +15,9 @@ from handlers.clock import Clock
 from handlers.community import ChatAudience, CommunityConfig, PersonConfig, Role
 from handlers.parsing.report_parser import ReportParser
 from handlers.texts import normalise_language
+from storage.models import Person
 from storage.outbox import enqueue_outgoing
-from storage.people import find_person_by_account
+from storage.people import find_person_by_account, upsert_person
 
 
 @dataclass
@@ -68,6 +69,33 @@ def staff_chat_id(community: CommunityConfig, platform: str) -> str | None:
     return next(
         (c.id for c in community.chats if c.kind is ChatAudience.STAFF and c.id.startswith(prefix)),
         None,
+    )
+
+
+async def remember_person(
+    session: AsyncSession,
+    community: CommunityConfig,
+    *,
+    platform: str,
+    user_id: str,
+    display_name: str = "",
+    language: str | None = None,
+) -> Person:
+    """The stored person behind an account, with their configured role, name and other accounts.
+
+    A configured staff member or grid worker is one person on every platform they are listed
+    on, under their configured name; anyone else is a resident named as the platform shows them.
+    """
+    configured = community.person_of(platform, user_id)
+    return await upsert_person(
+        session,
+        community_id=community.community.id,
+        display_name=configured.name if configured else (display_name or user_id),
+        role=role_in(community, platform, user_id),
+        platform=platform,
+        platform_user_id=user_id,
+        language=language,
+        linked_accounts=tuple(configured.ids()) if configured else (),
     )
 
 

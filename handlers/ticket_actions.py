@@ -17,14 +17,20 @@ from handlers.group_intake import (
     ticket_buttons,
 )
 from handlers.reports import assign_grid_worker
-from handlers.runtime import Runtime, account_of, language_of, queue, role_in
+from handlers.runtime import (
+    Runtime,
+    account_of,
+    language_of,
+    queue,
+    remember_person,
+    role_in,
+)
 from handlers.texts import text
 from handlers.ticket_texts import grid_name, status_name, summary
 from storage import conversations
 from storage.errors import InvalidTransition
 from storage.lifecycle import assign_ticket, change_ticket_status
 from storage.models import Person, Ticket, TicketStatus
-from storage.people import upsert_person
 from storage.tickets import lock_ticket
 
 MANAGERS = frozenset({Role.STAFF, Role.SECRETARY})
@@ -114,13 +120,12 @@ async def _ticket(session: AsyncSession, key: str) -> Ticket | None:
 
 async def _actor(session: AsyncSession, community: CommunityConfig, press: ButtonPress) -> Actor:
     role = role_in(community, press.platform, press.sender.user_id)
-    person = await upsert_person(
+    person = await remember_person(
         session,
-        community_id=community.community.id,
-        display_name=press.sender.display_name or press.sender.user_id,
-        role=role,
+        community,
         platform=press.platform,
-        platform_user_id=press.sender.user_id,
+        user_id=press.sender.user_id,
+        display_name=press.sender.display_name,
         language=press.sender.language,
     )
     language = await language_of(

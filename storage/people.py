@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -51,16 +52,27 @@ async def upsert_person(
     platform: str,
     platform_user_id: str,
     language: str | None = None,
+    linked_accounts: Sequence[tuple[str, str]] = (),
 ) -> Person:
     """Find the person by platform account and update them, or create person and account.
 
-    Community, name and role are overwritten (the configuration is authoritative);
-    language only when given.
+    `linked_accounts` are the same person's (platform, user id) on other platforms, as the
+    community configuration lists them: whichever platform they first write from, they stay
+    one person with one account per platform. Community, name and role are overwritten (the
+    configuration is authoritative); language only when given.
     """
     person = await find_person_by_account(
         session, platform=platform, platform_user_id=platform_user_id
     )
-    if person is None:
+    for other_platform, other_user_id in linked_accounts:
+        if person is not None:
+            break
+        person = await find_person_by_account(
+            session, platform=other_platform, platform_user_id=other_user_id
+        )
+    if person is not None:
+        await _link_accounts(session, person, [(platform, platform_user_id), *linked_accounts])
+    else:
         person = await _create_person_with_account(
             session,
             Person(
@@ -72,6 +84,7 @@ async def upsert_person(
             platform=platform,
             platform_user_id=platform_user_id,
         )
+        await _link_accounts(session, person, linked_accounts)
     person.community_id = community_id
     person.display_name = display_name
     person.role = role
@@ -80,6 +93,25 @@ async def upsert_person(
     session.add(person)
     await session.flush()
     return person
+
+
+async def _link_accounts(
+    session: AsyncSession, person: Person, accounts: Sequence[tuple[str, str]]
+) -> None:
+    """Give the person each account no one holds yet."""
+    for platform, user_id in accounts:
+        holder = await find_person_by_account(session, platform=platform, platform_user_id=user_id)
+        if holder is not None:
+            continue
+        try:
+            async with session.begin_nested():
+                session.add(
+                    PlatformAccount(
+                        person_id=person.id, platform=platform, platform_user_id=user_id
+                    )
+                )
+        except IntegrityError:
+            continue  # registered concurrently; the first writer keeps it
 
 
 async def _create_person_with_account(

@@ -125,3 +125,66 @@ async def test_upsert_chat_creates_then_updates(session: AsyncSession) -> None:
     assert (stored.title, stored.kind) == ("一期居民群", ChatKind.RESIDENTS)
     assert [c.id for c in staff_chats] == ["wecom:wrSTAFF"]
     assert len(await list_chats(session, community_id=COMMUNITY)) == 2
+
+
+async def test_a_configured_person_stays_one_person_on_both_platforms(
+    session: AsyncSession,
+) -> None:
+    accounts = (("tg", "6000001"), ("wecom", "zhangwei"))
+    on_wecom = await upsert_person(
+        session,
+        community_id=COMMUNITY,
+        display_name="张伟",
+        role=PersonRole.GRID_WORKER,
+        platform="wecom",
+        platform_user_id="zhangwei",
+        linked_accounts=accounts,
+    )
+    await session.commit()
+    on_telegram = await upsert_person(
+        session,
+        community_id=COMMUNITY,
+        display_name="张伟",
+        role=PersonRole.GRID_WORKER,
+        platform="tg",
+        platform_user_id="6000001",
+        linked_accounts=accounts,
+    )
+    await session.commit()
+
+    assert on_telegram.id == on_wecom.id
+    held = await session.exec(
+        select(PlatformAccount).where(PlatformAccount.person_id == on_wecom.id)
+    )
+    assert sorted((a.platform, a.platform_user_id) for a in held) == sorted(accounts)
+
+
+async def test_someone_first_seen_as_a_resident_becomes_the_configured_worker(
+    session: AsyncSession,
+) -> None:
+    resident = await upsert_person(
+        session,
+        community_id=COMMUNITY,
+        display_name="Zhang",
+        role=PersonRole.RESIDENT,
+        platform="tg",
+        platform_user_id="42",
+    )
+    await session.commit()
+    worker = await upsert_person(
+        session,
+        community_id=COMMUNITY,
+        display_name="张伟",
+        role=PersonRole.GRID_WORKER,
+        platform="wecom",
+        platform_user_id="zhangwei",
+        linked_accounts=(("tg", "42"), ("wecom", "zhangwei")),
+    )
+    await session.commit()
+    assert (worker.id, worker.role, worker.display_name) == (
+        resident.id,
+        PersonRole.GRID_WORKER,
+        "张伟",
+    )
+    found = await find_person_by_account(session, platform="wecom", platform_user_id="zhangwei")
+    assert found is not None and found.id == resident.id
