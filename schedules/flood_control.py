@@ -1,13 +1,15 @@
 """Flood control: sliding-window send limits per platform, per group and per private chat.
 
-Each platform prefix ("tg", "wecom") has its own overall window. A chat is a group when its
-platform id (after the prefix) is negative, as Telegram numbers groups; otherwise private.
-Times come from `clock.monotonic()`, so tests run on virtual time.
+Each platform prefix ("tg", "wecom") has its own overall window and may have its own limits
+(WeCom allows 200 messages a minute per member and app, and 20 a minute per group robot).
+Group or private is decided by `is_group_chat`. Times come from `clock.monotonic()`, so tests
+run on virtual time.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from handlers.actions import is_group_chat
@@ -38,11 +40,23 @@ class FloodLimits:
             raise ValueError("per_second_per_private must be positive")
 
 
+# WeCom: 200 messages a minute per member and app; 20 a minute per group robot webhook.
+WECOM_LIMITS = FloodLimits(
+    per_second_overall=30, per_minute_per_group=20, per_second_per_private=200 / 60
+)
+
+
 class FloodControl:
     """Say how long a chat must wait before its next message, and remember what was sent."""
 
-    def __init__(self, limits: FloodLimits, clock: Clock) -> None:
+    def __init__(
+        self,
+        limits: FloodLimits,
+        clock: Clock,
+        platform_limits: Mapping[str, FloodLimits] | None = None,
+    ) -> None:
         self.limits = limits
+        self._platform_limits = dict(platform_limits or {})
         self._clock = clock
         self._overall: dict[str, deque[float]] = {}
         self._groups: dict[str, deque[float]] = {}
@@ -83,27 +97,32 @@ class FloodControl:
         until = self._clock.monotonic() + max(0.0, seconds)
         self._paused_until[platform] = max(until, self._paused_until.get(platform, until))
 
+    def limits_of(self, chat_id: str) -> FloodLimits:
+        """The limits that apply to this chat's platform."""
+        return self._platform_limits.get(platform_of(chat_id), self.limits)
+
     def group_budget_left(self, chat_id: str) -> int:
         """Messages a group may still get in the current minute (private chat: 1 or 0 now)."""
         now = self._clock.monotonic()
         if not is_group_chat(chat_id):
             return 0 if self._chat_wait(chat_id, now) > 0 else 1
         window = _pruned(self._groups, chat_id, now, GROUP_WINDOW_SECONDS)
-        return max(0, self.limits.per_minute_per_group - len(window))
+        return max(0, self.limits_of(chat_id).per_minute_per_group - len(window))
 
     def _overall_wait(self, platform: str, now: float) -> float:
         window = _pruned(self._overall, platform, now, OVERALL_WINDOW_SECONDS)
-        return _window_wait(window, self.limits.per_second_overall, OVERALL_WINDOW_SECONDS, now)
+        limit = self._platform_limits.get(platform, self.limits).per_second_overall
+        return _window_wait(window, limit, OVERALL_WINDOW_SECONDS, now)
 
     def _chat_wait(self, chat_id: str, now: float) -> float:
         if is_group_chat(chat_id):
             window = _pruned(self._groups, chat_id, now, GROUP_WINDOW_SECONDS)
-            limit = self.limits.per_minute_per_group
+            limit = self.limits_of(chat_id).per_minute_per_group
             return _window_wait(window, limit, GROUP_WINDOW_SECONDS, now)
         last = self._private_last.get(chat_id)
         if last is None:
             return 0.0
-        return max(0.0, last + 1.0 / self.limits.per_second_per_private - now)
+        return max(0.0, last + 1.0 / self.limits_of(chat_id).per_second_per_private - now)
 
 
 def _pruned(windows: dict[str, deque[float]], key: str, now: float, period: float) -> deque[float]:

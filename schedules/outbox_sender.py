@@ -121,11 +121,12 @@ class OutboxSender:
         batch: int = 100,
         lease_seconds: float = 60,
         concurrency: int = 8,
+        platform_limits: Mapping[str, FloodLimits] | None = None,
     ) -> None:
         self._sessions = session_factory
         self._messengers = dict(messengers)
         self._clock = clock
-        self.flood = FloodControl(limits, clock)
+        self.flood = FloodControl(limits, clock, platform_limits)
         self.owner = owner
         self._batch = batch
         self._lease_seconds = lease_seconds

@@ -23,7 +23,7 @@ from handlers.actions import (
     is_group_chat,
 )
 from handlers.clock import FakeClock
-from schedules.flood_control import FloodControl, FloodLimits, platform_of
+from schedules.flood_control import WECOM_LIMITS, FloodControl, FloodLimits, platform_of
 from schedules.outbox_sender import DrainReport, OutboxSender, backoff_seconds
 from storage.database import AsyncSession
 from storage.models import OutboxMessage
@@ -227,6 +227,23 @@ def test_each_platform_has_its_own_overall_window(clock: FakeClock) -> None:
 
     assert flood.wait_time("tg:999") == pytest.approx(1)
     assert flood.wait_time("wecom:someone") == 0
+
+
+def test_wecom_members_get_two_hundred_messages_a_minute_and_robots_twenty(
+    clock: FakeClock,
+) -> None:
+    flood = FloodControl(LIMITS, clock, {"wecom": WECOM_LIMITS})
+    sent = 0
+    for _ in range(60 * 10):  # one minute in steps of 0.1 s, sending whenever allowed
+        if flood.wait_time("wecom:zhangwei") == 0:
+            flood.record("wecom:zhangwei")
+            sent += 1
+        clock.advance(0.1)
+    assert 190 <= sent <= 200
+    for _ in range(20):
+        flood.record("wecom:wrResidents01")
+    assert flood.wait_time("wecom:wrResidents01") == pytest.approx(60)
+    assert flood.wait_time(PRIVATE) == 0  # Telegram keeps its own limits
 
 
 def test_a_block_holds_the_chat_and_optionally_the_platform(clock: FakeClock) -> None:
