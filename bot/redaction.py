@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
 
 MASK = "***"
+# Query parameters that carry secrets in WeCom URLs (httpx logs every request URL): the access
+# token changes every two hours and a robot's webhook key is never in the settings.
+_SECRET_QUERY = re.compile(r"(?i)\b(access_token|corpsecret|key)=([^&\s\"'<>]+)")
+
+
+def scrub(text: str, secrets: set[str]) -> str:
+    """The text with registered secrets and secret query parameters masked."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return _SECRET_QUERY.sub(rf"\1={MASK}", text)
 
 
 class SecretRedactor(logging.Filter):
@@ -16,16 +27,13 @@ class SecretRedactor(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        scrubbed = message
-        for secret in self.secrets:
-            scrubbed = scrubbed.replace(secret, MASK)
+        scrubbed = scrub(message, self.secrets)
         if scrubbed != message:
             record.msg, record.args = scrubbed, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            for secret in self.secrets:
-                record.exc_text = record.exc_text.replace(secret, MASK)
+            record.exc_text = scrub(record.exc_text, self.secrets)
         return True
 
 
