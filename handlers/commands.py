@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.actions import Outgoing
 from handlers.community import CommunityConfig, Role
+from handlers.event_wizard import cancel_event_wizard
 from handlers.events import announce_event, list_events
 from handlers.group_intake import handle_chat_message
 from handlers.messages import ChatKind, Incoming
@@ -280,4 +281,5 @@ COMMANDS: dict[str, Command] = {
     "stats": _stats,
     "event": announce_event,
     "events": list_events,
+    "cancel": cancel_event_wizard,
 }

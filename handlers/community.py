@@ -173,11 +173,19 @@ class CommunityInfo(_Model):
 
 
 class ChatConfig(_Model):
-    """A group chat the bot serves, with a namespaced id such as ``tg:-100123``."""
+    """A group chat the bot serves, with a namespaced id such as ``tg:-100123``.
+
+    A residents' group may say which grids or buildings it is for; one with neither serves
+    the whole community. Events for some grids or buildings go only to the groups tagged so.
+    """
 
     id: Identifier
     title: NonEmpty
     kind: ChatAudience
+    grids: list[Identifier] = Field(default_factory=list)
+    buildings: Annotated[list[NonEmpty], BeforeValidator(_building_names)] = Field(
+        default_factory=list
+    )
 
     @field_validator("id")
     @classmethod
@@ -368,6 +376,7 @@ def _semantic_problems(config: CommunityConfig) -> list[tuple[str, str]]:
         *_duplicates("chats", [c.id for c in config.chats], "chat id"),
         *_shared_buildings(config.grids),
         *_shared_person_ids(config),
+        *_chat_audiences(config),
     ]
 
 
@@ -395,6 +404,24 @@ def _shared_buildings(grids: list[GridConfig]) -> Iterator[tuple[str, str]]:
                     f"grids[{g_index}].buildings[{b_index}]",
                     f"building {building!r} is already in grid {other}",
                 )
+
+
+def _chat_audiences(config: CommunityConfig) -> Iterator[tuple[str, str]]:
+    """Report chat tags naming an unknown grid or a building no grid has, or a staff group."""
+    grid_ids = {grid.id for grid in config.grids}
+    buildings = {building for grid in config.grids for building in grid.buildings}
+    for c_index, chat in enumerate(config.chats):
+        where = f"chats[{c_index}]"
+        if chat.kind is not ChatAudience.RESIDENTS and (chat.grids or chat.buildings):
+            tagged = "grids" if chat.grids else "buildings"
+            yield f"{where}.{tagged}", "only residents' groups are tagged with grids or buildings"
+        for index, grid_id in enumerate(chat.grids):
+            if grid_id not in grid_ids:
+                known = ", ".join(sorted(grid_ids))
+                yield f"{where}.grids[{index}]", f"unknown grid {grid_id!r} (grids: {known})"
+        for index, building in enumerate(chat.buildings):
+            if building not in buildings:
+                yield f"{where}.buildings[{index}]", f"building {building!r} is not in any grid"
 
 
 def _people(config: CommunityConfig) -> Iterator[tuple[str, PersonConfig]]:

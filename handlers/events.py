@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.actions import Button, ButtonPress, Mention, Outgoing, is_group_chat
-from handlers.community import ChatAudience, CommunityConfig, Role
-from handlers.event_form import EventDraft, EventFormError, parse_event_line
+from handlers.community import CommunityConfig, Role
+from handlers.event_form import EventDraft, EventFormError, choose_audience, parse_event_line
 from handlers.messages import Incoming
 from handlers.runtime import Runtime, queue, role_in
 from handlers.texts import text
@@ -98,9 +98,16 @@ async def announce_event(
     language: str,
     argument: str,
 ) -> str:
-    """/event title | time | place | capacity: create the event and post its invitation."""
+    """/event title | time | place | capacity: create the event and post its invitation.
+
+    With no argument, the guided conversation asks for each field in turn.
+    """
     if not may_organise(community, message):
         return text("event.staff_only", language)
+    if not argument:
+        from handlers.event_wizard import start_event_wizard  # it publishes through this module
+
+        return await start_event_wizard(runtime, session, community, message)
     try:
         draft = parse_event_line(argument)
     except EventFormError as problem:
@@ -158,15 +165,9 @@ async def publish_event(
 
 
 def audience_chats(runtime: Runtime, community: CommunityConfig, draft: EventDraft) -> list[str]:
-    """The residents' groups on the platforms this bot serves (narrowed by the draft's chats)."""
-    chosen = set(draft.audience_chats)
-    return [
-        chat.id
-        for chat in community.chats
-        if chat.kind is ChatAudience.RESIDENTS
-        and runtime.serves(chat.id)
-        and (not chosen or chat.id in chosen)
-    ]
+    """The residents' groups this bot can post to for the draft's audience (groups, grids,
+    buildings); raises EventFormError when a wanted grid or building has no group."""
+    return choose_audience(community, draft, runtime.serves)
 
 
 async def _post_invitations(

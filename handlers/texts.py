@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from handlers.event_form_texts import EVENT_FORM_TEXTS
 from handlers.event_texts import EVENT_TEXTS
 from handlers.schedule_texts import SCHEDULE_TEXTS
 
@@ -188,8 +189,8 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "or add #report)\n/ticket N — show a ticket\n/mytickets — my tickets\n/events — coming events",
     },
     "cmd.help_staff": {
-        "zh": "\n/open [网格] — 未办结工单（最早的在前）\n/stats — 统计\n/event 标题 | 2023-07-25 19:30 | 地点 | 名额 50 — 发布活动",
-        "en": "\n/open [grid] — open tickets, oldest first\n/stats — figures\n/event Title | 2023-07-25 19:30 | Place | capacity 50 — announce an event",
+        "zh": "\n/open [网格] — 未办结工单（最早的在前）\n/stats — 统计\n/event 标题 | 2023-07-25 19:30 | 地点 | 名额 50 — 发布活动（只发 /event 则一步步填写，/cancel 取消）",
+        "en": "\n/open [grid] — open tickets, oldest first\n/stats — figures\n/event Title | 2023-07-25 19:30 | Place | capacity 50 — announce an event (just /event to be asked step by step, /cancel to stop)",
     },
     "cmd.ticket_usage": {
         "zh": "用法：/ticket 编号，例如 /ticket 12",
@@ -225,6 +226,7 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
 
 
 CATALOG.update(EVENT_TEXTS)
+CATALOG.update(EVENT_FORM_TEXTS)  # after EVENT_TEXTS: its "event.usage" shows the optional fields
 CATALOG.update(SCHEDULE_TEXTS)
 
 

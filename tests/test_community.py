@@ -59,6 +59,12 @@ def test_sample_loads(sample: CommunityConfig) -> None:
     assert sample.community.digest_hour_minute == (8, 0)
 
 
+def test_a_residents_group_may_be_tagged_with_grids_or_buildings(sample: CommunityConfig) -> None:
+    riders, estate = sample.chats[0], sample.chats[1]
+    assert (riders.grids, riders.buildings) == ([], [])  # the whole community
+    assert estate.grids == ["G2", "G3"]
+
+
 def test_buildings_are_strings(sample: CommunityConfig) -> None:
     g2 = sample.grid("G2")
     assert g2 is not None
@@ -267,6 +273,24 @@ BAD_CASES: list[tuple[str, Mutation, str, str]] = [
         "must not be longer than normal",
     ),
     ("bad staff role", _set("staff", 0, "role", value="mayor"), "staff[0].role", "'mayor'"),
+    (
+        "chat tagged with an unknown grid",
+        _set("chats", 1, "grids", value=["G2", "G9"]),
+        "chats[1].grids[1]",
+        "unknown grid 'G9'",
+    ),
+    (
+        "chat tagged with a building in no grid",
+        _set("chats", 0, "buildings", value=[3, 99]),
+        "chats[0].buildings[1]",
+        "building '99' is not in any grid",
+    ),
+    (
+        "staff group tagged with a grid",
+        _set("chats", 2, "grids", value=["G1"]),
+        "chats[2].grids",
+        "only residents' groups",
+    ),
     ("no grids", _set("grids", value=[]), "grids", "at least 1"),
     ("empty name", _set("grids", 0, "name", value="  "), "grids[0].name", "at least 1"),
 ]
