@@ -271,6 +271,8 @@ def test_truncated_and_broken_bodies_are_refused(good: SignedCallback) -> None:
     assert _reason(crypto, good.with_body(b"")) == "malformed body"
     assert _reason(crypto, good.with_body(b"<xml><AgentID>1</AgentID></xml>")) == "malformed body"
     assert _reason(crypto, good.with_body(b"<other/>")) == "malformed body"
+    entities = b'<!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Encrypt>&a;</Encrypt></xml>'
+    assert _reason(crypto, good.with_body(entities)) == "malformed body"
     encrypted = good.body.split(b"<![CDATA[")[2].split(b"]]>")[0]
     shortened = good.body.replace(encrypted, encrypted[:-8])  # still XML, ciphertext cut short
     assert _reason(crypto, good.with_body(shortened)) == "bad signature"
