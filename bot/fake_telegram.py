@@ -17,6 +17,7 @@ import html
 import inspect
 import json
 import math
+import mimetypes
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -391,11 +392,17 @@ def _plain_text(text: str, parse_mode: str | None) -> str:
 
 
 class Params:
-    """Request parameters from a query, JSON, form or multipart body, read with their types."""
+    """Request parameters from a query, JSON, form or multipart body, read with their types.
 
-    def __init__(self, raw: JSON, files: dict[str, bytes]) -> None:
+    `file_names` holds the file name each multipart upload was sent with.
+    """
+
+    def __init__(
+        self, raw: JSON, files: dict[str, bytes], file_names: dict[str, str] | None = None
+    ) -> None:
         self.raw = raw
         self.files = files
+        self.file_names = file_names or {}
 
     def text(self, name: str) -> str | None:
         """A string parameter."""
@@ -523,8 +530,10 @@ def _decoded_arguments(arguments: dict[str, list[bytes]]) -> JSON:
     return {name: values[-1].decode("utf-8") for name, values in arguments.items() if values}
 
 
-def read_request(request: HTTPServerRequest) -> tuple[JSON, dict[str, bytes]]:
-    """Parameters and uploaded files of a Bot API request, whatever its encoding."""
+def read_request(
+    request: HTTPServerRequest,
+) -> tuple[JSON, dict[str, bytes], dict[str, str]]:
+    """Parameters, uploaded files and their file names of a Bot API request, in any encoding."""
     params = _decoded_arguments(request.query_arguments)
     content_type = request.headers.get("Content-Type", "")
     if content_type.startswith("application/json") and request.body:
@@ -537,7 +546,8 @@ def read_request(request: HTTPServerRequest) -> tuple[JSON, dict[str, bytes]]:
     else:
         params.update(_decoded_arguments(request.body_arguments))
     files = {name: parts[0].body for name, parts in request.files.items() if parts}
-    return typed_params(params), files
+    names = {name: parts[0].filename for name, parts in request.files.items() if parts}
+    return typed_params(params), files, names
 
 
 # ---------------------------------------------------------------- flood control
@@ -646,10 +656,12 @@ class _BotApiHandler(RequestHandler):
     async def _serve(self, token: str, method: str) -> tuple[int, JSON]:
         """Decode the request and let the fake answer it, cancellably."""
         try:
-            params, files = read_request(self.request)
+            params, files, names = read_request(self.request)
         except ApiError as error:
             return error.status, error.body()
-        self.serving = asyncio.ensure_future(self.fake.serve_api(token, method, params, files))
+        self.serving = asyncio.ensure_future(
+            self.fake.serve_api(token, method, params, files, file_names=names)
+        )
         return await self.serving
 
 
@@ -721,11 +733,13 @@ def _buttons_label(markup: JSON | None) -> str:
 
 
 def _media_label(message: JSON) -> str:
-    """A marker for the transcript: photo, video or location."""
+    """A marker for the transcript: photo, video, document or location."""
     if "photo" in message:
         return "📷"
     if "video" in message:
         return "🎬"
+    if "document" in message:
+        return f"📄 {message['document'].get('file_name', '')}".rstrip()
     if "location" in message:
         location = message["location"]
         return f"📍 {location['latitude']}, {location['longitude']}"
@@ -828,6 +842,7 @@ class FakeTelegram:
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
             "sendVideo": self._send_video,
+            "sendDocument": self._send_document,
             "sendMediaGroup": self._send_media_group,
             "editMessageText": self._edit_message_text,
             "editMessageCaption": self._edit_message_caption,
@@ -1121,13 +1136,19 @@ class FakeTelegram:
     # ------------------------------------------------------------ HTTP entry points
 
     async def serve_api(
-        self, token: str, method: str, raw: JSON, files: dict[str, bytes]
+        self,
+        token: str,
+        method: str,
+        raw: JSON,
+        files: dict[str, bytes],
+        *,
+        file_names: dict[str, str] | None = None,
     ) -> tuple[int, JSON]:
         """Answer one Bot API request: (HTTP status, JSON body); records it in ``calls``."""
         name = self._method_names.get(method.lower(), method)
         call = Call(method=name, params=raw, at=self._clock.monotonic(), files=files)
         self.calls.append(call)
-        status, body = await self._answer(token, method, Params(raw, files))
+        status, body = await self._answer(token, method, Params(raw, files, file_names))
         call.status, call.response = status, body
         if status == 429:
             self._too_many += 1
@@ -1142,7 +1163,7 @@ class FakeTelegram:
         if stored is None:
             return self._file_error(ApiError(404, "Not Found"))
         self.calls[-1].status = 200
-        return 200, stored.content, self._content_type(stored.kind)
+        return 200, stored.content, self._content_type(stored)
 
     def _file_error(self, error: ApiError) -> tuple[int, bytes, str]:
         """A JSON error answer for a file download."""
@@ -1150,9 +1171,13 @@ class FakeTelegram:
         return error.status, json.dumps(error.body()).encode(), "application/json"
 
     @staticmethod
-    def _content_type(kind: str) -> str:
-        """Content-Type of a download by file kind."""
-        return {"photo": "image/jpeg", "video": "video/mp4"}.get(kind, "application/octet-stream")
+    def _content_type(stored: _StoredFile) -> str:
+        """Content-Type of a download: by file kind, a document's own MIME type."""
+        if stored.kind == "document":
+            return str(stored.media["mime_type"])
+        return {"photo": "image/jpeg", "video": "video/mp4"}.get(
+            stored.kind, "application/octet-stream"
+        )
 
     async def _answer(self, token: str, method: str, params: Params) -> tuple[int, JSON]:
         """Check token and method, inject failures and flood limits, run the handler."""
@@ -1551,6 +1576,24 @@ class FakeTelegram:
         stored.media = video
         return copy.deepcopy(video)
 
+    def _store_document(self, content: bytes, file_name: str) -> JSON:
+        """Register an uploaded document; returns the Document object."""
+        extension = file_name.rpartition(".")[2] if "." in file_name else "bin"
+        stored = self._new_file("document", content, "BQACAgUAA", extension)
+        document = {
+            "file_name": file_name,
+            "mime_type": mimetypes.guess_type(file_name)[0] or "application/octet-stream",
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(content),
+        }
+        stored.media = document
+        return copy.deepcopy(document)
+
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes stored under a file id (what a download of it returns)."""
+        return self._files[file_id].content
+
     def _resolve_media(self, kind: str, value: Any, files: dict[str, bytes], part: str) -> Any:
         """PhotoSize list or Video for a sent file: an upload, attach://name, or a file_id."""
         content = self._uploaded(value, files, part)
@@ -1703,6 +1746,26 @@ class FakeTelegram:
         """sendPhoto."""
         return self._send_media(p, "photo")
 
+    def _send_document(self, p: Params) -> JSON:
+        """sendDocument: an uploaded file (named as uploaded) or a file_id, with a caption."""
+        chat_id = p.chat_id()
+        chat = self._writable_chat(chat_id)
+        caption = p.text("caption")
+        plain = self._checked_caption(caption, p.text("parse_mode"))
+        value = p.raw.get("document")
+        content = self._uploaded(value, p.files, "document")
+        if content is None:
+            document = self._reused_media("document", value)
+        elif not content:
+            raise ApiError(400, FILE_EMPTY)
+        else:
+            part = value.removeprefix("attach://") if isinstance(value, str) else "document"
+            document = self._store_document(content, p.file_names.get(part) or "document")
+        message = self._bot_message(chat_id, chat, p)
+        message["document"] = document
+        self._put_caption(message, caption, p)
+        return self._publish(message, plain)
+
     def _send_video(self, p: Params) -> JSON:
         """sendVideo (width, height and duration as given, else defaults)."""
         given = {name: p.integer(name) for name in DEFAULT_VIDEO}
@@ -1791,7 +1854,7 @@ class FakeTelegram:
         message = self._editable(p)
         caption = p.text("caption")
         plain = self._checked_caption(caption, p.text("parse_mode"))
-        if "photo" not in message and "video" not in message:
+        if not {"photo", "video", "document"} & message.keys():
             raise ApiError(400, NO_CAPTION_TO_EDIT)
         entities = self._bot_entities(caption, p, "caption_entities") if caption else None
         changed = {

@@ -12,6 +12,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     MessageEntity,
     ReplyParameters,
@@ -246,7 +247,7 @@ class TelegramMessenger:
         self._bot = bot
 
     async def send(self, message: Outgoing) -> str:
-        """Send one message (with its first photo or video, if any), or edit a sent one."""
+        """Send one message (with its document, or its first photo or video), or edit one."""
         try:
             if message.edit_message_id is not None:
                 await self._edit(message)
@@ -273,6 +274,16 @@ class TelegramMessenger:
         )
         markup = _keyboard(message)
         entities = _mention_entities(message) or None
+        if message.document is not None:
+            document = message.document
+            return await self._bot.send_document(
+                chat_id,
+                InputFile(document.content.encode("utf-8"), filename=document.file_name),
+                caption=fit_utf16(message.text, CAPTION_LIMIT) or None,
+                caption_entities=entities,
+                reply_markup=markup,
+                reply_parameters=reply,
+            )
         media = message.media[0] if message.media else None
         if media is not None:
             send_media = (

@@ -59,6 +59,15 @@ class Mention:
 
 
 @dataclass(frozen=True, slots=True)
+class Document:
+    """A file to send as a document; text content (sent UTF-8 encoded) keeps the outbox JSON."""
+
+    file_name: str
+    content: str
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True, slots=True)
 class Outgoing:
     """One message to send; `coalesce_key` marks notices that may be merged when a chat is busy."""
 
@@ -72,6 +81,7 @@ class Outgoing:
     fallback_chat_id: str | None = None
     fallback_text: str | None = None
     edit_message_id: str | None = None  # replace the text and buttons of this sent message
+    document: Document | None = None  # sent as a file with `text` as its caption
 
     def to_json(self) -> str:
         """Serialise for the outbox table."""
@@ -95,6 +105,7 @@ class Outgoing:
             fallback_chat_id=data.get("fallback_chat_id"),
             fallback_text=data.get("fallback_text"),
             edit_message_id=data.get("edit_message_id"),
+            document=Document(**data["document"]) if data.get("document") else None,
         )
 
 

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.actions import Outgoing
 from handlers.community import CommunityConfig, Role
+from handlers.event_changes import cancel_event_command, edit_event_command
 from handlers.event_wizard import cancel_event_wizard
 from handlers.events import announce_event, list_events
 from handlers.group_intake import handle_chat_message
@@ -281,5 +282,7 @@ COMMANDS: dict[str, Command] = {
     "stats": _stats,
     "event": announce_event,
     "events": list_events,
+    "event_cancel": cancel_event_command,
+    "event_edit": edit_event_command,
     "cancel": cancel_event_wizard,
 }

@@ -189,8 +189,8 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "or add #report)\n/ticket N — show a ticket\n/mytickets — my tickets\n/events — coming events",
     },
     "cmd.help_staff": {
-        "zh": "\n/open [网格] — 未办结工单（最早的在前）\n/stats — 统计\n/event 标题 | 2023-07-25 19:30 | 地点 | 名额 50 — 发布活动（只发 /event 则一步步填写，/cancel 取消）",
-        "en": "\n/open [grid] — open tickets, oldest first\n/stats — figures\n/event Title | 2023-07-25 19:30 | Place | capacity 50 — announce an event (just /event to be asked step by step, /cancel to stop)",
+        "zh": "\n/open [网格] — 未办结工单（最早的在前）\n/stats — 统计\n/event 标题 | 2023-07-25 19:30 | 地点 | 名额 50 — 发布活动（只发 /event 则一步步填写，/cancel 取消）\n/event_edit 编号 | 字段 | 新值 — 修改活动的标题、时间、地点或名额（编号见 /events）\n/event_cancel 编号 — 取消活动并通知报名者",
+        "en": "\n/open [grid] — open tickets, oldest first\n/stats — figures\n/event Title | 2023-07-25 19:30 | Place | capacity 50 — announce an event (just /event to be asked step by step, /cancel to stop)\n/event_edit N | field | value — change an event's title, time, place or capacity (N from /events)\n/event_cancel N — cancel an event and tell its attendees",
     },
     "cmd.ticket_usage": {
         "zh": "用法：/ticket 编号，例如 /ticket 12",

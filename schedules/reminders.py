@@ -1,9 +1,12 @@
-"""Event reminders: each one goes out once per target, across restarts and several instances.
+"""Event reminders: each one goes out once per occurrence and target, across restarts and
+several instances.
 
-A reminder is due from `start - offset` until the event starts. Each target (the audience
-groups and every attendee, privately) is claimed in `reminder_sent` in the same transaction that
-queues the message, so a second sweep, a restarted bot or a concurrent instance never repeats
-it. When several offsets are due at once (the bot was down), only the nearest one is sent.
+A reminder is due from `start - offset` until the occurrence starts. A recurring event has one
+reminder set per occurrence, each at its own UTC instant (occurrences keep their local time
+across DST changes). Each target (the audience groups and every attendee of that occurrence,
+privately) is claimed in `reminder_sent` in the same transaction that queues the message, so a
+second sweep, a restarted bot or a concurrent instance never repeats it. When several offsets
+are due at once (the bot was down), only the nearest one is sent.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.actions import Outgoing
 from handlers.community import CommunityConfig
-from handlers.events import place_text, when_text
+from handlers.events import community_of_event, place_text, when_text
+from handlers.recurrence import occurrences_between
 from handlers.runtime import Runtime, queue
 from handlers.texts import text
 from storage.events import (
@@ -36,89 +40,94 @@ from storage.models import Event, RsvpStatus
 log = logging.getLogger(__name__)
 
 MAX_LEAD = timedelta(days=7)  # offsets longer than this are not looked for
-MISSED_LOOKBACK = timedelta(hours=6)  # started events checked for a reminder that never went
-MISSED_TARGET = "-missed-"  # claim that marks "skipped because the event had started"
+MISSED_LOOKBACK = timedelta(hours=6)  # started occurrences checked for a reminder never sent
+MISSED_TARGET = "-missed-"  # claim that marks "skipped because the occurrence had started"
+
+Sent = set[tuple[uuid.UUID, datetime, int]]
 
 
 async def send_due_reminders(runtime: Runtime) -> int:
     """Queue every reminder due now; returns how many messages were queued."""
     now = runtime.clock.now()
+    after, until = now - MISSED_LOOKBACK, now + MAX_LEAD
     queued = 0
     async with runtime.sessions() as session, session.begin():
-        events = await active_events_between(
-            session, after=now - MISSED_LOOKBACK, until=now + MAX_LEAD
-        )
-        # One query instead of one per event and pass: reminders that already went out (or
+        events = await active_events_between(session, after=after, until=until)
+        # One query instead of one per occurrence and pass: reminders that already went out (or
         # were noted as missed) need no further work; per-target claims still guard races.
-        sent = await reminders_sent_since(session, since=now - MISSED_LOOKBACK)
+        sent = await reminders_sent_since(session, since=after)
         for event in events:
-            if _nothing_to_do(event, now, sent):
+            community = community_of_event(runtime, event)
+            if community is None:
                 continue
-            community = next(
-                (c for c in runtime.communities if c.community.id == event.community_id), None
-            )
-            if community is not None:
-                queued += await _remind(runtime, session, community, event, now)
+            zone = community.timezone_info
+            for start in occurrences_between(event, zone, after=after, until=until):
+                if not _nothing_to_do(event, start, now, sent):
+                    queued += await _remind(runtime, session, community, event, start, now)
     if queued:
         runtime.outbox_changed()
     return queued
 
 
-def _nothing_to_do(event: Event, now: datetime, sent: set[tuple[uuid.UUID, int]]) -> bool:
-    """The event has no reminder due now that has not gone out already."""
-    if now >= event.starts_at:
+def _nothing_to_do(event: Event, start: datetime, now: datetime, sent: Sent) -> bool:
+    """The occurrence has no reminder due now that has not gone out already."""
+    if now >= start:
         offsets = reminder_offsets(event)
-        return not offsets or (event.id, min(offsets)) in sent
-    offset = due_offset(event, now)
-    return offset is None or (event.id, offset) in sent
+        return not offsets or (event.id, start, min(offsets)) in sent
+    offset = due_offset(event, start, now)
+    return offset is None or (event.id, start, offset) in sent
 
 
-def due_offset(event: Event, now: datetime) -> int | None:
-    """The nearest offset whose time has come, if the event has not started."""
-    if now >= event.starts_at:
+def due_offset(event: Event, start: datetime, now: datetime) -> int | None:
+    """The nearest offset whose time has come, if the occurrence has not started."""
+    if now >= start:
         return None
-    due = [m for m in reminder_offsets(event) if now >= event.starts_at - timedelta(minutes=m)]
+    due = [m for m in reminder_offsets(event) if now >= start - timedelta(minutes=m)]
     return min(due) if due else None
 
 
 async def _remind(
-    runtime: Runtime, session: AsyncSession, community: CommunityConfig, event: Event, now: datetime
+    runtime: Runtime,
+    session: AsyncSession,
+    community: CommunityConfig,
+    event: Event,
+    start: datetime,
+    now: datetime,
 ) -> int:
-    if now >= event.starts_at:
-        await _note_missed(session, event, now)
+    if now >= start:
+        await _note_missed(session, event, start, now)
         return 0
-    offset = due_offset(event, now)
+    offset = due_offset(event, start, now)
     if offset is None:
         return 0
     queued = 0
     done = await claimed_targets(
-        session, event_id=event.id, occurrence_start=event.starts_at, offset_minutes=offset
+        session, event_id=event.id, occurrence_start=start, offset_minutes=offset
     )
-    for chat_id, language in await _targets(session, community, event):
+    for chat_id, language in await _targets(session, community, event, start):
         if chat_id in done:
             continue  # sent in an earlier pass: no failed insert every minute until the start
         claimed = await claim_reminder(
             session,
             event_id=event.id,
-            occurrence_start=event.starts_at,
+            occurrence_start=start,
             offset_minutes=offset,
             target=chat_id,
             now=now,
         )
         if claimed:
-            message = reminder_text(community, event, now, language)
+            message = reminder_text(community, event, start, now, language)
             await queue(runtime, session, Outgoing(chat_id=chat_id, text=message))
             queued += 1
     return queued
 
 
-async def _note_missed(session: AsyncSession, event: Event, now: datetime) -> None:
-    """Log once when an event started before its nearest reminder could go out."""
+async def _note_missed(session: AsyncSession, event: Event, start: datetime, now: datetime) -> None:
+    """Log once when an occurrence started before its nearest reminder could go out."""
     offsets = reminder_offsets(event)
     if not offsets:
         return
     nearest = min(offsets)
-    start = event.starts_at
     if await reminder_claimed(
         session, event_id=event.id, occurrence_start=start, offset_minutes=nearest
     ):
@@ -135,13 +144,13 @@ async def _note_missed(session: AsyncSession, event: Event, now: datetime) -> No
 
 
 async def _targets(
-    session: AsyncSession, community: CommunityConfig, event: Event
+    session: AsyncSession, community: CommunityConfig, event: Event, start: datetime
 ) -> list[tuple[str, str]]:
     """(chat id, language) of the audience groups and of each attendee's private chat."""
     group_language: str = community.community.language
     targets = [(chat_id, group_language) for chat_id in audience_of(event)]
     going = await rsvps_with_status(
-        session, event_id=event.id, occurrence_start=event.starts_at, status=RsvpStatus.GOING
+        session, event_id=event.id, occurrence_start=start, status=RsvpStatus.GOING
     )
     people = await people_with_accounts(session, person_ids=[r.person_id for r in going])
     for person, account in people:
@@ -158,13 +167,15 @@ def lead_text(remaining: timedelta, language: str) -> str:
     return text("event.lead_minutes", language, minutes=minutes)
 
 
-def reminder_text(community: CommunityConfig, event: Event, now: datetime, language: str) -> str:
-    """The reminder for one target, with the time left and the place."""
+def reminder_text(
+    community: CommunityConfig, event: Event, start: datetime, now: datetime, language: str
+) -> str:
+    """The reminder of one occurrence for one target, with the time left and the place."""
     return text(
         "event.reminder",
         language,
         title=event.title,
-        lead=lead_text(event.starts_at - now, language),
-        when=when_text(community, event.starts_at),
+        lead=lead_text(start - now, language),
+        when=when_text(community, start),
         place=place_text(event, language),
     )

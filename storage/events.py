@@ -1,18 +1,19 @@
 """Events: creation, RSVPs with capacity and a waitlist, posted invitations, reminder claims.
 
 RSVP changes lock the event row first (PostgreSQL: SELECT … FOR UPDATE; SQLite serialises
-writing transactions anyway), so concurrent joins never overfill an event.
+writing transactions anyway), so concurrent joins never overfill an event. A recurring event is
+one row; its answers and reminder claims are kept per occurrence (`occurrence_start`).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -73,16 +74,29 @@ async def create_event(
     audience_chat_ids: Sequence[str] = (),
     reminder_offsets_minutes: Sequence[int] = DEFAULT_OFFSETS,
     created_by: uuid.UUID | None = None,
+    rrule: str | None = None,
+    last_starts_at: datetime | None = None,
 ) -> Event:
-    """Add an active one-off event to the caller's transaction."""
+    """Add an active event to the caller's transaction.
+
+    A series passes its `rrule` and the start of its final occurrence (None: no end); a
+    one-off event's final occurrence is its start.
+    """
     created_at = require_aware(now, name="now")
+    first = require_aware(starts_at, name="starts_at")
+    if rrule is None:
+        last_starts_at = first
     event = Event(
         community_id=community_id,
         title=title,
         description=description,
         place=place,
-        starts_at=require_aware(starts_at, name="starts_at"),
+        starts_at=first,
         ends_at=require_aware(ends_at, name="ends_at") if ends_at else None,
+        rrule=rrule,
+        last_starts_at=require_aware(last_starts_at, name="last_starts_at")
+        if last_starts_at
+        else None,
         capacity=capacity,
         audience_chat_ids=json.dumps(list(audience_chat_ids)),
         reminder_offsets_minutes=json.dumps(list(reminder_offsets_minutes)),
@@ -119,19 +133,31 @@ async def lock_event(session: AsyncSession, *, event_id: uuid.UUID) -> Event:
     return event
 
 
+async def save_event(session: AsyncSession, *, event: Event, now: datetime) -> Event:
+    """Store changes made to an event, recording when."""
+    event.updated_at = require_aware(now, name="now")
+    session.add(event)
+    await session.flush()
+    return event
+
+
+def _running_after(moment: datetime) -> ColumnElement[bool]:
+    """The event has an occurrence starting after `moment` (its series has not ended)."""
+    return or_(col(Event.last_starts_at).is_(None), col(Event.last_starts_at) > moment)
+
+
 async def upcoming_events(
-    session: AsyncSession, *, community_id: str, now: datetime, limit: int = 20
+    session: AsyncSession, *, community_id: str, now: datetime
 ) -> list[Event]:
-    """A community's active events that have not started, soonest first."""
+    """A community's active events with an occurrence still to come, by first start."""
     statement = (
         select(Event)
         .where(
             Event.community_id == community_id,
             Event.status == EventStatus.ACTIVE,
-            Event.starts_at > require_aware(now, name="now"),
+            _running_after(require_aware(now, name="now")),
         )
         .order_by(col(Event.starts_at))
-        .limit(limit)
     )
     return list(await session.exec(statement))
 
@@ -139,13 +165,17 @@ async def upcoming_events(
 async def active_events_between(
     session: AsyncSession, *, after: datetime, until: datetime
 ) -> list[Event]:
-    """Active events of every community starting in (after, until], soonest first."""
+    """Active events of every community with an occurrence that may start in (after, until].
+
+    One-off events starting in the window, and series begun by `until` that have not ended
+    by `after` (open-ended ones included); the caller expands a series' occurrences.
+    """
     statement = (
         select(Event)
         .where(
             Event.status == EventStatus.ACTIVE,
-            Event.starts_at > require_aware(after, name="after"),
             Event.starts_at <= require_aware(until, name="until"),
+            _running_after(require_aware(after, name="after")),
         )
         .order_by(col(Event.starts_at))
     )
@@ -305,6 +335,83 @@ async def _promote_first(
     )
 
 
+async def promote_waiting(
+    session: AsyncSession, *, event_id: uuid.UUID, occurrence_start: datetime, now: datetime
+) -> list[EventRsvp]:
+    """Move the first on the waitlist to going while there is room; returns who moved."""
+    event = await lock_event(session, event_id=event_id)
+    start = require_aware(occurrence_start, name="occurrence_start")
+    promoted = []
+    while (moved := await _promote_first(session, event, start, now)) is not None:
+        promoted.append(moved)
+    return promoted
+
+
+async def answers_after(
+    session: AsyncSession, *, event_id: uuid.UUID, after: datetime
+) -> list[EventRsvp]:
+    """Going and waitlisted answers for occurrences starting after `after`, by occurrence."""
+    statement = (
+        select(EventRsvp)
+        .where(
+            EventRsvp.event_id == event_id,
+            col(EventRsvp.occurrence_start) > require_aware(after, name="after"),
+            col(EventRsvp.status).in_([RsvpStatus.GOING, RsvpStatus.WAITLIST]),
+        )
+        .order_by(col(EventRsvp.occurrence_start), col(EventRsvp.position), col(EventRsvp.id))
+    )
+    return list(await session.exec(statement))
+
+
+async def move_answers(
+    session: AsyncSession,
+    *,
+    event_id: uuid.UUID,
+    moves: Mapping[datetime, datetime],
+    now: datetime,
+) -> int:
+    """Carry every answer of an occurrence to its new start (old start → new start).
+
+    Someone who already answered for the new start keeps that answer. Returns answers moved.
+    """
+    await lock_event(session, event_id=event_id)
+    old_starts = [require_aware(old, name="moves") for old in moves]
+    statement = select(EventRsvp).where(
+        EventRsvp.event_id == event_id, col(EventRsvp.occurrence_start).in_(old_starts)
+    )
+    rows = list(await session.exec(statement))
+    # Clear the old rows first so a chain of moves (A→B, B→C) never collides with itself.
+    for row in rows:
+        await session.delete(row)
+    await session.flush()
+    targets = [require_aware(new, name="moves") for new in moves.values()]
+    kept = select(EventRsvp.occurrence_start, EventRsvp.person_id).where(
+        EventRsvp.event_id == event_id, col(EventRsvp.occurrence_start).in_(targets)
+    )
+    taken = set((await session.exec(kept)).all())
+    moment = require_aware(now, name="now")
+    moved = 0
+    for row in rows:
+        new_start = require_aware(moves[row.occurrence_start], name="moves")
+        if (new_start, row.person_id) in taken:
+            continue
+        session.add(
+            EventRsvp(
+                event_id=event_id,
+                occurrence_start=new_start,
+                person_id=row.person_id,
+                status=row.status,
+                position=row.position,
+                created_at=row.created_at,
+                updated_at=moment,
+            )
+        )
+        taken.add((new_start, row.person_id))
+        moved += 1
+    await session.flush()
+    return moved
+
+
 async def add_event_post(
     session: AsyncSession, *, event_id: uuid.UUID, chat_id: str, outbox_id: int
 ) -> EventPost:
@@ -369,14 +476,17 @@ async def claimed_targets(
 
 async def reminders_sent_since(
     session: AsyncSession, *, since: datetime
-) -> set[tuple[uuid.UUID, int]]:
-    """(event, offset) of every reminder already claimed for occurrences from `since` on."""
+) -> set[tuple[uuid.UUID, datetime, int]]:
+    """(event, occurrence start, offset) of each reminder claimed for occurrences from `since`."""
     statement = (
-        select(ReminderSent.event_id, ReminderSent.offset_minutes)
+        select(ReminderSent.event_id, ReminderSent.occurrence_start, ReminderSent.offset_minutes)
         .where(ReminderSent.occurrence_start >= require_aware(since, name="since"))
         .distinct()
     )
-    return {(event_id, offset) for event_id, offset in (await session.exec(statement)).all()}
+    return {
+        (event_id, start, offset)
+        for event_id, start, offset in (await session.exec(statement)).all()
+    }
 
 
 async def people_with_accounts(

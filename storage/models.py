@@ -319,7 +319,11 @@ DEFAULT_REMINDER_OFFSETS = "[1440, 60]"
 
 
 class Event(SQLModel, table=True):
-    """A community event; JSON text columns hold the audience chats and reminder offsets."""
+    """A community event; JSON text columns hold the audience chats and reminder offsets.
+
+    `starts_at` is the first occurrence; a series (`rrule`) repeats it in the community's wall
+    time until `last_starts_at`, its final occurrence (None: the series has no end).
+    """
 
     __tablename__ = "event"
     __table_args__ = (sa.Index("ix_event_community_id_starts_at", "community_id", "starts_at"),)
@@ -334,6 +338,7 @@ class Event(SQLModel, table=True):
     capacity: int | None = None
     audience_chat_ids: str = Field(default="[]", sa_type=sa.Text)
     rrule: str | None = Field(default=None, sa_type=sa.Text)
+    last_starts_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reminder_offsets_minutes: str = Field(default=DEFAULT_REMINDER_OFFSETS, sa_type=sa.Text)
     status: EventStatus = Field(default=EventStatus.ACTIVE, sa_type=string_enum(EventStatus))
     created_by: uuid.UUID | None = Field(default=None, foreign_key="person.id")
