@@ -1,7 +1,7 @@
 """Flood control: sliding-window send limits per platform, per group and per private chat.
 
 Each platform prefix ("tg", "wecom") has its own overall window and may have its own limits
-(WeCom allows 200 messages a minute per member and app, and 20 a minute per group robot).
+(WeCom silently drops app messages beyond 30 a minute to one member; robots take 20 a minute).
 Group or private is decided by `is_group_chat`. Times come from `clock.monotonic()`, so tests
 run on virtual time.
 """
@@ -40,9 +40,10 @@ class FloodLimits:
             raise ValueError("per_second_per_private must be positive")
 
 
-# WeCom: 200 messages a minute per member and app; 20 a minute per group robot webhook.
+# WeCom drops, without an error, app messages beyond 30 a minute to one member; group robots
+# take 20 a minute. Pacing members at one message every 2 s keeps under the member limit.
 WECOM_LIMITS = FloodLimits(
-    per_second_overall=30, per_minute_per_group=20, per_second_per_private=200 / 60
+    per_second_overall=30, per_minute_per_group=20, per_second_per_private=0.5
 )
 
 
