@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | parse | score | check-config | db upgrade`."""
+"""Command line: `python -m bot run | parse | score | check-config | db upgrade | events import`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 from bot.redaction import redact
 
 if TYPE_CHECKING:
+    from bot.event_import import ImportItem, Outcome
     from bot.settings import Settings
+    from handlers.community import CommunityConfig
 
 EXIT_BAD_INPUT = 2
 
@@ -86,6 +88,25 @@ def _build_parser() -> argparse.ArgumentParser:
         "files", nargs="*", type=Path, help="files to check (default: COMMUNITY_CONFIG)"
     )
 
+    events = commands.add_parser("events", help="community events")
+    events_commands = events.add_subparsers(dest="events_command", metavar="ACTION", required=True)
+    importer = events_commands.add_parser(
+        "import",
+        help="create events from a YAML or iCalendar (.ics) file",
+        description="Create the file's events in DATABASE_URL; the running bot posts the "
+        "invitations. Re-importing a file creates nothing new. Bad input stores nothing.",
+    )
+    importer.add_argument("file", type=Path, help="events .yaml/.yml or .ics file")
+    importer.add_argument(
+        "--community",
+        type=Path,
+        default=None,
+        help="community YAML file (default: COMMUNITY_CONFIG, which must list one community)",
+    )
+    importer.add_argument(
+        "--dry-run", action="store_true", help="print what would be created; store nothing"
+    )
+
     database = commands.add_parser("db", help="database maintenance")
     database_commands = database.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     database_commands.add_parser("upgrade", help="apply migrations to DATABASE_URL")
@@ -139,6 +160,55 @@ def _check_config_command(args: argparse.Namespace) -> int:
         grids = len(community.grids)
         print(f"ok: {community.community.id} ({community.community.name}), {grids} grids")
     return 0
+
+
+def _events_command(args: argparse.Namespace) -> int:
+    from bot.event_import import EventImportError, describe, read_events, summary
+    from handlers.community import load_communities
+
+    settings = _settings()
+    paths = [str(args.community)] if args.community else settings.community_config_paths
+    communities = load_communities([str(p) for p in paths])
+    if len(communities) > 1:
+        raise CliError("COMMUNITY_CONFIG lists several communities: choose one with --community")
+    try:
+        items, notes = read_events(args.file, communities[0])
+        with _database_errors(settings.database_url):
+            outcomes = asyncio.run(
+                _import_events(settings, communities[0], args.file, items, dry_run=args.dry_run)
+            )
+    except EventImportError as exc:
+        raise CliError(str(exc)) from None
+    for line in notes + [describe(o, dry_run=args.dry_run) for o in outcomes]:
+        print(line)
+    print(summary(outcomes, dry_run=args.dry_run))
+    return 0
+
+
+async def _import_events(
+    settings: Settings,
+    community: CommunityConfig,
+    file: Path,
+    items: list[ImportItem],
+    *,
+    dry_run: bool,
+) -> list[Outcome]:
+    """Publish through a Runtime like the bot's, on DATABASE_URL (migrated first, as at start)."""
+    from bot.event_import import import_events
+    from handlers.clock import SystemClock
+    from handlers.runtime import Runtime
+    from storage.database import create_engine, create_session_factory, upgrade_database
+
+    await upgrade_database(settings.database_url)
+    engine = create_engine(settings.database_url)
+    # Runtime's default platforms, as bot/service.py builds it: only groups the bot posts to.
+    runtime = Runtime(
+        communities=[community], sessions=create_session_factory(engine), clock=SystemClock()
+    )
+    try:
+        return await import_events(runtime, community, file, items, dry_run=dry_run)
+    finally:
+        await engine.dispose()
 
 
 def _db_command(args: argparse.Namespace) -> int:
@@ -234,6 +304,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "score": _score_command,
     "check-config": _check_config_command,
     "db": _db_command,
+    "events": _events_command,
 }
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "StageLevels",
     "load_communities",
     "load_community",
+    "read_yaml_mapping",
 ]
 
 
@@ -496,6 +497,11 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         got = "an empty file" if data is None else type(data).__name__
         raise CommunityConfigError(path, "", f"top level must be a mapping, got {got}")
     return data
+
+
+def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
+    """A YAML file's top-level mapping (a repeated key is refused); errors name the file."""
+    return _read_yaml(Path(path))
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> tuple[str, str]:
