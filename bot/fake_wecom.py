@@ -125,7 +125,7 @@ CARD_TYPES = frozenset(
         "multiple_interaction",
     }
 )
-APP_MSGTYPES = frozenset({"text", "markdown", "image", "template_card"})
+APP_MSGTYPES = frozenset({"text", "markdown", "image", "file", "template_card"})
 CHAT_MSGTYPES = frozenset({"text", "markdown", "image"})
 ROBOT_MSGTYPES = frozenset({"text", "markdown", "news", "image"})
 MEDIA_TYPES = frozenset({"image", "voice", "video", "file"})
@@ -370,6 +370,7 @@ class CallbackSigner:
         if len(encoding_aes_key) != 43 or len(key) != 32:
             raise ValueError("an EncodingAESKey is 43 characters decoding to 32 bytes")
         self.token = token
+        self.encoding_aes_key = encoding_aes_key
         self.receive_id = receive_id
         self._key = key
 
@@ -1344,7 +1345,7 @@ class FakeWeCom:
         if msgtype == "markdown":
             _text_content(section, MARKDOWN_MAX_BYTES)
             return dict(section)
-        if msgtype == "image":
+        if msgtype in {"image", "file"}:
             self._known_media(section.get("media_id"))
             return dict(section)
         return self._checked_card(section, agent_id)

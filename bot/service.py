@@ -21,12 +21,14 @@ from bot.telegram import (
     translate_message,
     translate_press,
 )
+from bot.wecom_channel import WeComChannel, WeComOptions
+from handlers.actions import Messenger
 from handlers.clock import Clock, SystemClock
 from handlers.community import CommunityConfig
 from handlers.dispatch import handle_incoming, handle_press
 from handlers.group_intake import notice_unknown_chat, sweep_orphan_pieces
 from handlers.runtime import Runtime
-from schedules.flood_control import FloodLimits
+from schedules.flood_control import WECOM_LIMITS, FloodLimits
 from schedules.jobs import build_scheduler
 from schedules.outbox_sender import OutboxSender
 from storage.database import create_engine, create_session_factory, upgrade_database
@@ -63,6 +65,8 @@ class BotService:
     flood_limits: FloodLimits = field(default_factory=FloodLimits)
     sender_owner: str = "sender-1"
     run_sender: bool = True
+    wecom: WeComOptions | None = None
+    wecom_channel: WeComChannel | None = None
     updates_handled: int = 0
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _scheduler: AsyncIOScheduler | None = None
@@ -81,16 +85,30 @@ class BotService:
         await self.application.initialize()
         self.bot_username = self.application.bot.username
         self.messenger = TelegramMessenger(self.application.bot)
+        self.media = MediaStore(self.media_dir)
+        messengers: dict[str, Messenger] = {"tg": self.messenger}
+        if self.wecom is not None:
+            self.wecom_channel = WeComChannel(
+                self.wecom, self.clock, self.media, self.media_max_bytes
+            )
+            messengers["wecom"] = self.wecom_channel.messenger
         self.sender = OutboxSender(
-            sessions, {"tg": self.messenger}, self.clock, self.flood_limits, owner=self.sender_owner
+            sessions,
+            messengers,
+            self.clock,
+            self.flood_limits,
+            owner=self.sender_owner,
+            platform_limits={"wecom": WECOM_LIMITS},
         )
         self.runtime = Runtime(
             communities=self.communities,
             sessions=sessions,
             clock=self.clock,
             outbox_changed=self.sender.notify,
+            platforms=frozenset(messengers),
         )
-        self.media = MediaStore(self.media_dir)
+        if self.wecom_channel is not None:
+            await self.wecom_channel.start(self.runtime)
         await self.application.start()
         await self._start_receiving()
         if self.run_sender:
@@ -117,6 +135,8 @@ class BotService:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=5)
+        if self.wecom_channel is not None:
+            await self.wecom_channel.stop()
         await self.application.stop()
         await self.application.shutdown()
         await self.engine.dispose()

@@ -208,6 +208,10 @@ class WeComApi:
         """An image message; the media_id comes from a callback or upload_media."""
         return await self._send_app(users, "image", {"media_id": media_id})
 
+    async def send_file(self, *, users: Sequence[str], media_id: str) -> SentMessage:
+        """A file message; the media_id comes from upload_media(kind="file")."""
+        return await self._send_app(users, "file", {"media_id": media_id})
+
     async def send_template_card(
         self, *, users: Sequence[str], card: Mapping[str, Any]
     ) -> SentMessage:
