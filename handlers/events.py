@@ -498,10 +498,12 @@ def shown_occurrence(community: CommunityConfig, event: Event, now: datetime) ->
 
 async def refresh_invitations(
     runtime: Runtime, session: AsyncSession, community: CommunityConfig, event: Event
-) -> None:
-    """Queue an edit of every sent invitation: the next occurrence and its count, or cancelled."""
+) -> int:
+    """Queue an edit of every sent invitation (the next occurrence and its count, or cancelled);
+    returns how many were queued."""
     occurrence = shown_occurrence(community, event, runtime.clock.now())
     counts = await rsvp_counts(session, event_id=event.id, occurrence_start=occurrence)
+    queued = 0
     for post in await event_posts(session, event_id=event.id):
         row = await get_outbox_message(session, message_id=post.outbox_id)
         if row is None or row.sent_message_id is None:
@@ -514,3 +516,5 @@ async def refresh_invitations(
             edit_message_id=row.sent_message_id,
         )
         await queue(runtime, session, edit)
+        queued += 1
+    return queued

@@ -6,7 +6,8 @@ reminder set per occurrence, each at its own UTC instant (occurrences keep their
 across DST changes). Each target (the audience groups and every attendee of that occurrence,
 privately) is claimed in `reminder_sent` in the same transaction that queues the message, so a
 second sweep, a restarted bot or a concurrent instance never repeats it. When several offsets
-are due at once (the bot was down), only the nearest one is sent.
+are due at once (the bot was down), only the nearest one is sent. Once an occurrence of a series
+has started, its invitations are edited (once, by the same kind of claim) to show the next one.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.actions import Outgoing
 from handlers.community import CommunityConfig
-from handlers.events import community_of_event, place_text, when_text
+from handlers.events import community_of_event, place_text, refresh_invitations, when_text
 from handlers.recurrence import occurrences_between
 from handlers.runtime import Runtime, queue
 from handlers.texts import text
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 MAX_LEAD = timedelta(days=7)  # offsets longer than this are not looked for
 MISSED_LOOKBACK = timedelta(hours=6)  # started occurrences checked for a reminder never sent
 MISSED_TARGET = "-missed-"  # claim that marks "skipped because the occurrence had started"
+# Claim that marks "the invitations moved on from this occurrence"; no reminder has this offset.
+ROLLED_ON_OFFSET, ROLLED_ON_TARGET = -1, "-invitations-"
 
 Sent = set[tuple[uuid.UUID, datetime, int]]
 
@@ -50,7 +53,7 @@ async def send_due_reminders(runtime: Runtime) -> int:
     """Queue every reminder due now; returns how many messages were queued."""
     now = runtime.clock.now()
     after, until = now - MISSED_LOOKBACK, now + MAX_LEAD
-    queued = 0
+    queued = edits = 0
     async with runtime.sessions() as session, session.begin():
         events = await active_events_between(session, after=after, until=until)
         # One query instead of one per occurrence and pass: reminders that already went out (or
@@ -62,9 +65,11 @@ async def send_due_reminders(runtime: Runtime) -> int:
                 continue
             zone = community.timezone_info
             for start in occurrences_between(event, zone, after=after, until=until):
+                if event.rrule and now >= start and (event.id, start, ROLLED_ON_OFFSET) not in sent:
+                    edits += await _roll_on(runtime, session, community, event, start, now)
                 if not _nothing_to_do(event, start, now, sent):
                     queued += await _remind(runtime, session, community, event, start, now)
-    if queued:
+    if queued or edits:
         runtime.outbox_changed()
     return queued
 
@@ -120,6 +125,26 @@ async def _remind(
             await queue(runtime, session, Outgoing(chat_id=chat_id, text=message))
             queued += 1
     return queued
+
+
+async def _roll_on(
+    runtime: Runtime,
+    session: AsyncSession,
+    community: CommunityConfig,
+    event: Event,
+    start: datetime,
+    now: datetime,
+) -> int:
+    """Once per started occurrence of a series: edit the invitations to show the next one."""
+    claimed = await claim_reminder(
+        session,
+        event_id=event.id,
+        occurrence_start=start,
+        offset_minutes=ROLLED_ON_OFFSET,
+        target=ROLLED_ON_TARGET,
+        now=now,
+    )
+    return await refresh_invitations(runtime, session, community, event) if claimed else 0
 
 
 async def _note_missed(session: AsyncSession, event: Event, start: datetime, now: datetime) -> None:

@@ -280,8 +280,18 @@ async def publish_weekly(world: World) -> Event:
 
 
 def invitation_text(world: World) -> str:
-    [post] = [m for m in world.messages_to(RESIDENTS) if "电影之夜" in (m.get("text") or "")]
-    return str(post["text"])
+    """The invitation post, as edited since (reminders come later)."""
+    return str(
+        next(m for m in world.messages_to(RESIDENTS) if "社区活动" in (m.get("text") or ""))["text"]
+    )
+
+
+def edits_in_residents(world: World) -> list[object]:
+    return [
+        call
+        for call in world.fake.calls
+        if call.method == "editMessageText" and call.params.get("chat_id") == RESIDENTS
+    ]
 
 
 def move_to(world: World, moment: datetime) -> None:
@@ -301,7 +311,15 @@ async def test_a_weekly_event_takes_answers_for_its_next_occurrence(world: World
     await world.settle()
     assert "已报名「电影之夜」（07-14 19:30）" in world.fake.callback_answers[-1]["text"]
 
-    move_to(world, first + timedelta(hours=3))  # the first Friday is over
+    move_to(world, first + timedelta(minutes=1))  # the first Friday has begun
+    edits = len(edits_in_residents(world))
+    assert await send_due_reminders(world.service.runtime) == 0
+    assert await send_due_reminders(world.service.runtime) == 0
+    await world.settle()
+    assert len(edits_in_residents(world)) == edits + 1  # moved on once, with no press
+    assert "07-21 19:30（下一场）" in invitation_text(world)
+    assert "已报名 0/10，候补 0" in invitation_text(world)
+
     world.press(RESIDENTS, message_id, data, user_id=RIDER_2)
     await world.settle()
 
