@@ -12,10 +12,23 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_serializer, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "describe_settings_error", "load_settings", "mask_url_password"]
+__all__ = [
+    "Settings",
+    "describe_settings_error",
+    "load_settings",
+    "mask_url_password",
+    "robot_key_map",
+]
 
 _MASK = "**********"
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -68,13 +81,16 @@ class Settings(BaseSettings):
 
     # WeCom (企业微信)
     wecom_corp_id: str | None = None
-    wecom_agent_id: int | None = None
+    wecom_agent_id: int | None = Field(default=None, gt=0)
     wecom_secret: SecretStr | None = None
     wecom_token: SecretStr | None = None
     wecom_aes_key: SecretStr | None = None
     wecom_api_base_url: str = "https://qyapi.weixin.qq.com"
     wecom_callback_listen: str = "127.0.0.1"
     wecom_callback_port: int = Field(default=8080, ge=1, le=65535)
+    wecom_ai_bot_token: SecretStr | None = None
+    wecom_ai_bot_aes_key: SecretStr | None = None
+    wecom_robot_keys: SecretStr | None = None  # "chatid=key,chatid=key"
 
     @field_validator("telegram_api_base_url", "wecom_api_base_url", "telegram_webhook_url")
     @classmethod
@@ -108,12 +124,57 @@ class Settings(BaseSettings):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
-    @field_validator("wecom_aes_key")
+    @field_validator("wecom_aes_key", "wecom_ai_bot_aes_key")
     @classmethod
     def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) != 43:
             raise ValueError("an EncodingAESKey is exactly 43 characters")
         return value
+
+    @field_validator("wecom_robot_keys")
+    @classmethod
+    def _robot_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            robot_key_map(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _wecom_complete(self) -> Settings:
+        """WeCom is all or nothing: a half-configured WeCom would be silently ignored."""
+        problem = self._wecom_app_problem() or self._ai_bot_problem()
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    def _wecom_app_problem(self) -> str | None:
+        app = {
+            "WECOM_CORP_ID": self.wecom_corp_id,
+            "WECOM_AGENT_ID": self.wecom_agent_id,
+            "WECOM_SECRET": self.wecom_secret,
+            "WECOM_TOKEN": self.wecom_token,
+            "WECOM_AES_KEY": self.wecom_aes_key,
+        }
+        # WECOM_AGENT_ID alone does not turn WeCom on: it is no secret and may be left set.
+        turned_on = {
+            **{name: value for name, value in app.items() if name != "WECOM_AGENT_ID"},
+            "WECOM_AI_BOT_TOKEN": self.wecom_ai_bot_token,
+            "WECOM_AI_BOT_AES_KEY": self.wecom_ai_bot_aes_key,
+            "WECOM_ROBOT_KEYS": self.wecom_robot_keys,
+        }
+        by = next((name for name, value in turned_on.items() if value is not None), None)
+        missing = [name for name, value in app.items() if value is None]
+        if by is None or not missing:
+            return None
+        also = f"; also missing: {', '.join(missing[1:])}" if missing[1:] else ""
+        return f"{missing[0]}: required when WeCom is enabled ({by} is set){also}"
+
+    def _ai_bot_problem(self) -> str | None:
+        if (self.wecom_ai_bot_token is None) == (self.wecom_ai_bot_aes_key is None):
+            return None
+        missing = (
+            "WECOM_AI_BOT_TOKEN" if self.wecom_ai_bot_token is None else "WECOM_AI_BOT_AES_KEY"
+        )
+        return f"{missing}: the AI bot callback needs WECOM_AI_BOT_TOKEN and WECOM_AI_BOT_AES_KEY"
 
     @field_serializer("database_url")
     def _masked_database_url(self, value: str) -> str:
@@ -142,8 +203,26 @@ class Settings(BaseSettings):
     @property
     def wecom_enabled(self) -> bool:
         """True when every value the WeCom callback and API need is set."""
-        needed = (self.wecom_corp_id, self.wecom_secret, self.wecom_token, self.wecom_aes_key)
+        needed = (
+            self.wecom_corp_id,
+            self.wecom_agent_id,
+            self.wecom_secret,
+            self.wecom_token,
+            self.wecom_aes_key,
+        )
         return all(item is not None for item in needed)
+
+    @property
+    def wecom_ai_bot_enabled(self) -> bool:
+        """True when the AI bot callback has its own token and key."""
+        return self.wecom_ai_bot_token is not None and self.wecom_ai_bot_aes_key is not None
+
+    @property
+    def wecom_robot_key_map(self) -> dict[str, str]:
+        """Group chat id (no "wecom:" prefix) → its group robot's webhook key."""
+        if self.wecom_robot_keys is None:
+            return {}
+        return robot_key_map(self.wecom_robot_keys.get_secret_value())
 
     def secret_values(self) -> list[str]:
         """The plain values of every secret, for scrubbing logs (never print these)."""
@@ -153,8 +232,11 @@ class Settings(BaseSettings):
             self.wecom_secret,
             self.wecom_token,
             self.wecom_aes_key,
+            self.wecom_ai_bot_token,
+            self.wecom_ai_bot_aes_key,
         ]
         values = [s.get_secret_value() for s in secrets if s is not None]
+        values += self.wecom_robot_key_map.values()
         password = _url_password(self.database_url)
         return values + ([password] if password else [])
 
@@ -172,6 +254,20 @@ def _split(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def robot_key_map(value: str) -> dict[str, str]:
+    """Parse ``chatid=key,chatid=key``; errors name the pair by position, never the key."""
+    keys: dict[str, str] = {}
+    for position, pair in enumerate(_split(value), start=1):
+        chat_id, equals, key = (part.strip() for part in pair.partition("="))
+        chat_id = chat_id.removeprefix("wecom:")
+        if not equals or not chat_id or not key:
+            raise ValueError(f"pair {position} is not chatid=key")
+        if chat_id in keys:
+            raise ValueError(f"pair {position}: chat {chat_id} is listed twice")
+        keys[chat_id] = key
+    return keys
+
+
 def load_settings(env_file: str | None = ".env") -> Settings:
     """Read settings from the environment and ``env_file`` (None: environment only)."""
     return Settings(_env_file=env_file)
@@ -181,7 +277,7 @@ def describe_settings_error(exc: ValidationError) -> str:
     """One line per problem, naming the environment variable, e.g. ``LOG_LEVEL: ...``."""
     lines = []
     for error in exc.errors():
-        name = str(error["loc"][0]).upper() if error["loc"] else "SETTINGS"
         message = error["msg"].removeprefix("Value error, ")
-        lines.append(f"{name}: {message}")
+        # A check across settings names its variable at the start of the message.
+        lines.append(f"{str(error['loc'][0]).upper()}: {message}" if error["loc"] else message)
     return "\n".join(lines)

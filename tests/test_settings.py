@@ -89,18 +89,45 @@ def test_env_example_lists_every_setting() -> None:
 def _secret_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "hook-secret-42")
-    monkeypatch.setenv("WECOM_CORP_ID", "ww0123")
-    monkeypatch.setenv("WECOM_SECRET", "wecom-app-secret")
-    monkeypatch.setenv("WECOM_TOKEN", "wecom-callback-token")
-    monkeypatch.setenv("WECOM_AES_KEY", "k" * 43)
+    _wecom_app(monkeypatch)
+    monkeypatch.setenv("WECOM_AI_BOT_TOKEN", "ai-bot-token-7")
+    monkeypatch.setenv("WECOM_AI_BOT_AES_KEY", "a" * 43)
+    monkeypatch.setenv("WECOM_ROBOT_KEYS", "wrResidents01=robot-key-1111")
     monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://bot:db-pass-9@db:5432/bot")
     return load_settings(env_file=None)
+
+
+def _wecom_app(monkeypatch: pytest.MonkeyPatch, *, but: str = "") -> None:
+    """Every setting the WeCom app needs (except the one named by `but`)."""
+    values = {
+        "WECOM_CORP_ID": "ww0123",
+        "WECOM_AGENT_ID": "1000002",
+        "WECOM_SECRET": "wecom-app-secret",
+        "WECOM_TOKEN": "wecom-callback-token",
+        "WECOM_AES_KEY": "k" * 43,
+    }
+    for name, value in values.items():
+        if name != but:
+            monkeypatch.setenv(name, value)
+
+
+SECRETS = [
+    TOKEN,
+    "hook-secret-42",
+    "wecom-app-secret",
+    "wecom-callback-token",
+    "k" * 43,
+    "ai-bot-token-7",
+    "a" * 43,
+    "robot-key-1111",
+]
 
 
 def test_secrets_never_rendered(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = _secret_settings(monkeypatch)
     assert settings.wecom_enabled
-    secrets = [TOKEN, "hook-secret-42", "wecom-app-secret", "wecom-callback-token", "k" * 43]
+    assert settings.wecom_ai_bot_enabled
+    secrets = SECRETS
     renderings = [
         repr(settings),
         str(settings),
@@ -113,6 +140,89 @@ def test_secrets_never_rendered(monkeypatch: pytest.MonkeyPatch) -> None:
             assert secret not in text
     assert "postgresql+asyncpg://bot:" in settings.redacted()["database_url"]
     assert settings.database_url.endswith("db-pass-9@db:5432/bot")  # the real value stays usable
+
+
+def test_every_secret_is_scrubbed_from_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _secret_settings(monkeypatch)
+    assert set(settings.secret_values()) == {*SECRETS, "db-pass-9"}
+
+
+def test_wecom_robot_keys_map_group_chats_to_webhook_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _wecom_app(monkeypatch)
+    monkeypatch.setenv("WECOM_ROBOT_KEYS", " wrGroupA=key-a , wecom:wrGroupB=key-b=x,")
+    settings = load_settings(env_file=None)
+    assert settings.wecom_robot_key_map == {"wrGroupA": "key-a", "wrGroupB": "key-b=x"}
+    assert not settings.wecom_ai_bot_enabled
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("wrGroupA", "WECOM_ROBOT_KEYS: pair 1 is not chatid=key"),
+        ("wrGroupA=secret-key-1,=secret-key-2", "WECOM_ROBOT_KEYS: pair 2 is not chatid=key"),
+        ("wrGroupA=secret-key-1,wrGroupB=", "WECOM_ROBOT_KEYS: pair 2 is not chatid=key"),
+        (
+            "wrGroupA=secret-key-1,wecom:wrGroupA=secret-key-2",
+            "WECOM_ROBOT_KEYS: pair 2: chat wrGroupA is listed twice",
+        ),
+    ],
+)
+def test_bad_robot_keys_are_named_without_the_keys(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    _wecom_app(monkeypatch)
+    monkeypatch.setenv("WECOM_ROBOT_KEYS", value)
+    with pytest.raises(ValidationError) as info:
+        load_settings(env_file=None)
+    description = describe_settings_error(info.value)
+    assert description == message
+    assert "secret-key" not in description + str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"but": "WECOM_AGENT_ID"},
+            "WECOM_AGENT_ID: required when WeCom is enabled (WECOM_CORP_ID is set)",
+        ),
+        (
+            {"but": "WECOM_TOKEN"},
+            "WECOM_TOKEN: required when WeCom is enabled (WECOM_CORP_ID is set)",
+        ),
+        (
+            {"only": "WECOM_ROBOT_KEYS"},
+            "WECOM_CORP_ID: required when WeCom is enabled (WECOM_ROBOT_KEYS is set); also "
+            "missing: WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN, WECOM_AES_KEY",
+        ),
+        (
+            {"ai_bot": "WECOM_AI_BOT_TOKEN"},
+            "WECOM_AI_BOT_AES_KEY: the AI bot callback needs WECOM_AI_BOT_TOKEN and "
+            "WECOM_AI_BOT_AES_KEY",
+        ),
+    ],
+)
+def test_half_configured_wecom_names_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    if "only" in env:
+        monkeypatch.setenv(env["only"], "wrGroupA=secret-key-1")
+    else:
+        _wecom_app(monkeypatch, but=env.get("but", ""))
+    if "ai_bot" in env:
+        monkeypatch.setenv(env["ai_bot"], "ai-bot-token-7")
+    with pytest.raises(ValidationError) as info:
+        load_settings(env_file=None)
+    assert describe_settings_error(info.value) == message
+
+
+def test_wecom_agent_id_alone_leaves_wecom_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WECOM_AGENT_ID", "1000002")
+    assert not load_settings(env_file=None).wecom_enabled
+    _wecom_app(monkeypatch)
+    assert load_settings(env_file=None).wecom_enabled
 
 
 @pytest.mark.parametrize(
@@ -137,6 +247,8 @@ def test_mask_url_password(url: str, masked: str) -> None:
         ("TELEGRAM_API_BASE_URL", "api.telegram.org", "TELEGRAM_API_BASE_URL: must start with"),
         ("TELEGRAM_WEBHOOK_SECRET", "has spaces", "TELEGRAM_WEBHOOK_SECRET: must be 1-256"),
         ("WECOM_AES_KEY", "short", "WECOM_AES_KEY: an EncodingAESKey is exactly 43"),
+        ("WECOM_AI_BOT_AES_KEY", "short", "WECOM_AI_BOT_AES_KEY: an EncodingAESKey is exactly"),
+        ("WECOM_AGENT_ID", "0", "WECOM_AGENT_ID: "),
         ("COMMUNITY_CONFIG", " , ", "COMMUNITY_CONFIG: needs at least one"),
     ],
 )
