@@ -7,7 +7,8 @@
   response_url; otherwise a group robot webhook when one is configured for the group
   (residents' groups), else `appchat/send` (staff groups the app created).
 
-WeCom shows no toast for a button press: the answer comes as a short text message.
+WeCom shows no toast for a button press: the pressed card's buttons are greyed out under the
+answer (one update per press, with the press's response code).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 RESPONSE_URL_SECONDS = 3600.0  # WeCom: a response_url works once, within an hour
 CARD_TITLE_LIMIT = 36
 CARD_BUTTON_LIMIT = 6
+BUTTON_LABEL_LIMIT = 10  # WeCom: a card button's text, at most about ten characters
 TEXT_BYTES_LIMIT = 2048
 
 
@@ -78,14 +80,24 @@ class WeComMessenger:
         return await self._send_to_person(native, message)
 
     async def answer_press(self, press: ButtonPress, text: str | None = None) -> None:
-        """WeCom has no toast: the answer goes to the presser as a short message."""
-        if not text:
-            return
+        """WeCom has no toast: the pressed card's buttons are replaced by the answer.
+
+        The press's response code allows one update of that card; an answer too long for a
+        button label (or a press without a code) also goes to the presser as a message.
+        """
         user_id = press.sender.user_id
+        answer = (text or "").strip()
+        code = self._response_codes.pop((user_id, press.message_id), None)
         try:
-            await self._api.send_text(users=[user_id], content=fit_bytes(text))
-        except Exception as error:  # the press itself is done; a lost answer is logged only
-            log.info("could not answer a WeCom button press: %s", type(error).__name__)
+            if code is not None:
+                label = answer if len(answer) <= BUTTON_LABEL_LIMIT else "…"
+                await self._api.update_card_buttons(
+                    users=[user_id], response_code=code, replace_name=label or "✓"
+                )
+            if answer and (code is None or len(answer) > BUTTON_LABEL_LIMIT):
+                await self._api.send_text(users=[user_id], content=fit_bytes(answer))
+        except DeliveryError as error:  # the press itself is done; a lost answer is logged only
+            log.info("could not answer a WeCom button press: %s", error)
 
     async def _send_to_person(self, user_id: str, message: Outgoing) -> str:
         if message.edit_message_id is not None:

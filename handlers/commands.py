@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from statistics import median
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.actions import Outgoing
+from handlers.actions import Button, Outgoing
 from handlers.community import CommunityConfig, Role
 from handlers.event_changes import cancel_event_command, edit_event_command
 from handlers.event_wizard import cancel_event_wizard
 from handlers.events import announce_event, list_events
-from handlers.group_intake import handle_chat_message
+from handlers.group_intake import handle_chat_message, ticket_buttons
 from handlers.messages import ChatKind, Incoming
 from handlers.runtime import Runtime, queue, remember_person, role_in
 from handlers.texts import normalise_language, text
@@ -33,7 +33,18 @@ from storage.tickets import (
 HANDLING_ROLES = frozenset({Role.GRID_WORKER, Role.STAFF, Role.SECRETARY})
 LIST_LIMIT = 20
 
-Command = Callable[[Runtime, AsyncSession, CommunityConfig, Incoming, str, str], Awaitable[str]]
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A command's answer with buttons under it."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+Command = Callable[
+    [Runtime, AsyncSession, CommunityConfig, Incoming, str, str], Awaitable[str | Reply]
+]
 
 
 async def handle_command(runtime: Runtime, message: Incoming) -> None:
@@ -51,10 +62,16 @@ async def handle_command(runtime: Runtime, message: Incoming) -> None:
         language = await _remember_sender(session, community, message)
         argument = _argument(message.text)
         answer = await command(runtime, session, community, message, language, argument)
+        reply = answer if isinstance(answer, Reply) else Reply(answer)
         await queue(
             runtime,
             session,
-            Outgoing(chat_id=message.chat_id, text=answer, reply_to=message.message_id),
+            Outgoing(
+                chat_id=message.chat_id,
+                text=reply.text,
+                reply_to=message.message_id,
+                buttons=reply.buttons,
+            ),
         )
     runtime.outbox_changed()
 
@@ -128,7 +145,9 @@ async def _ticket(
     message: Incoming,
     language: str,
     argument: str,
-) -> str:
+) -> str | Reply:
+    """A ticket's details; for staff and workers with its buttons, on whichever platform they
+    ask (a ticket reported on WeCom can be acknowledged on Telegram and the other way round)."""
     number = argument.lstrip("#")
     if not number.isdigit():
         return text("cmd.ticket_usage", language)
@@ -140,7 +159,7 @@ async def _ticket(
     handler = (
         await get_person(session, person_id=ticket.assignee_id) if ticket.assignee_id else None
     )
-    return text(
+    detail = text(
         "cmd.ticket_detail",
         language,
         summary=summary(community, ticket, language),
@@ -149,6 +168,9 @@ async def _ticket(
         description=ticket.description,
         created=local_time(community, ticket.created_at),
     )
+    if not _handles_tickets(community, message):
+        return detail
+    return Reply(detail, ticket_buttons(ticket, language))  # each press is checked as usual
 
 
 def _handles_tickets(community: CommunityConfig, message: Incoming) -> bool:
