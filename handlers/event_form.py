@@ -24,8 +24,9 @@ CAPACITY = re.compile(r"^(?:名额|人数|限|capacity|cap|max|places)?\s*[:：]
 SEPARATOR = re.compile(r"[|｜]")
 LIST_SEPARATOR = re.compile(r"\s*[,，、;；]\s*")
 
-# Keys of the optional segments, per field. Free-text fields need a space or colon after a
-# Chinese key, so a place like 群众文化广场 is not read as the group "众文化广场".
+# Keys of the optional segments, per field. English keys and free-text fields need a space or
+# colon after the key, so a place like 群众文化广场 is not read as the group "众文化广场" (nor
+# "Endeavour Hall" as an end time); 结束21:00 and 提醒24h need none.
 SEGMENT_KEYS: dict[str, tuple[str, ...]] = {
     "end": ("结束时间", "结束", "ends", "end"),
     "repeat": ("重复", "repeats", "repeat"),
@@ -160,7 +161,7 @@ def _segment_field(segment: str, index: int) -> tuple[str, str]:
 
 
 def _needs_separator(key: str) -> bool:
-    """Chinese keys of free-text fields must be followed by a space or colon."""
+    """English keys, and Chinese keys of free-text fields, need a space or colon after them."""
     return _KEY_FIELD[key.lower()] in FREE_TEXT_FIELDS or key.isascii()
 
 
