@@ -37,10 +37,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "run",
-        help="serve the configured chats; with no token, play a simulated group chat",
-        description="Serve the configured Telegram chats (polling, or a webhook when "
-        "TELEGRAM_WEBHOOK_URL is set). With no TELEGRAM_BOT_TOKEN the bot plays a whole "
-        "scenario in a simulated group chat (an embedded fake Telegram) and prints it.",
+        help="serve the configured chats; with no platform settings, play a simulated chat",
+        description="Serve the configured chats: Telegram when TELEGRAM_BOT_TOKEN is set "
+        "(polling, or a webhook when TELEGRAM_WEBHOOK_URL is set), WeCom when the WECOM_* "
+        "settings are (callbacks on WECOM_CALLBACK_PORT at /wecom/app and /wecom/aibot), or "
+        "both. With neither, the bot plays a whole scenario in a simulated chat (embedded "
+        "fake Telegram and WeCom servers) and prints it.",
     )
     replay = commands.add_parser(
         "replay",
@@ -250,17 +252,21 @@ def _database_errors(url: str) -> Iterator[None]:
 
 def _run_command(args: argparse.Namespace) -> int:
     settings = _settings()
-    if not settings.telegram_enabled:
+    if not settings.telegram_enabled and not settings.wecom_enabled:
         return _play_demo(settings)
-    if settings.telegram_webhook_url and settings.telegram_webhook_secret is None:
+    if (
+        settings.telegram_enabled
+        and settings.telegram_webhook_url
+        and settings.telegram_webhook_secret is None
+    ):
         raise CliError(
             "TELEGRAM_WEBHOOK_SECRET is required with TELEGRAM_WEBHOOK_URL: without it anyone "
             "who finds the URL could post forged updates"
         )
-    from bot.serve import serve_telegram
+    from bot.serve import serve
 
     with _database_errors(settings.database_url):
-        return asyncio.run(serve_telegram(settings))
+        return asyncio.run(serve(settings))
 
 
 def _play_demo(settings: Settings) -> int:
@@ -296,7 +302,7 @@ def _settings() -> Settings:
     logging.getLogger().setLevel(settings.log_level)
     redact(*settings.secret_values())
     if settings.log_level != "DEBUG":  # library chatter only when debugging
-        for noisy in ("alembic", "apscheduler", "telegram.ext"):
+        for noisy in ("alembic", "apscheduler", "telegram.ext", "tornado.access"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     return settings
 

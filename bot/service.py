@@ -1,4 +1,4 @@
-"""Wiring: the Telegram application, the handlers' runtime, the outbox sender, sweeps, jobs."""
+"""Wiring: Telegram and/or WeCom, the handlers' runtime, the outbox sender, sweeps, jobs."""
 
 from __future__ import annotations
 
@@ -54,9 +54,12 @@ class TelegramOptions:
 
 @dataclass
 class BotService:
-    """One running bot: intake (polling or webhook), outbox sender, sweeps, scheduled jobs."""
+    """One running bot: intake on each platform, outbox sender, sweeps, scheduled jobs.
 
-    telegram: TelegramOptions
+    `telegram` None serves no Telegram (a WeCom-only community); `wecom` None serves no WeCom.
+    """
+
+    telegram: TelegramOptions | None
     communities: Sequence[CommunityConfig]
     database_url: str
     media_dir: Path
@@ -68,25 +71,32 @@ class BotService:
     wecom: WeComOptions | None = None
     wecom_channel: WeComChannel | None = None
     updates_handled: int = 0
+    application: Application | None = None  # type: ignore[type-arg]
+    bot_username: str = ""  # "" when not serving Telegram
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _scheduler: AsyncIOScheduler | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _handled: asyncio.Condition = field(default_factory=asyncio.Condition)
 
+    @property
+    def platforms(self) -> list[str]:
+        """The platforms this bot serves ("tg", "wecom"), from the options present."""
+        options = {"tg": self.telegram, "wecom": self.wecom}
+        return [name for name, present in options.items() if present is not None]
+
     async def start(self) -> None:
-        """Migrate the database, connect to Telegram, start receiving and sending."""
-        if self.telegram.webhook_url and not self.telegram.webhook_secret:
+        """Migrate the database, connect to each platform, start receiving and sending."""
+        if self.telegram is None and self.wecom is None:
+            raise ValueError("nothing to serve: neither Telegram nor WeCom is configured")
+        if self.telegram and self.telegram.webhook_url and not self.telegram.webhook_secret:
             raise ValueError("a webhook needs a secret token (TELEGRAM_WEBHOOK_SECRET)")
-        os.environ.setdefault("PTB_TIMEDELTA", "1")  # PTB 22's opt-in: durations as timedelta
         await upgrade_database(self.database_url)
         self.engine = create_engine(self.database_url)
         sessions = create_session_factory(self.engine)
-        self.application = self._build_application()
-        await self.application.initialize()
-        self.bot_username = self.application.bot.username
-        self.messenger = TelegramMessenger(self.application.bot)
         self.media = MediaStore(self.media_dir)
-        messengers: dict[str, Messenger] = {"tg": self.messenger}
+        messengers: dict[str, Messenger] = {}
+        if self.telegram is not None:
+            messengers["tg"] = await self._connect_telegram(self.telegram)
         if self.wecom is not None:
             self.wecom_channel = WeComChannel(
                 self.wecom, self.clock, self.media, self.media_max_bytes
@@ -109,8 +119,9 @@ class BotService:
         )
         if self.wecom_channel is not None:
             await self.wecom_channel.start(self.runtime)
-        await self.application.start()
-        await self._start_receiving()
+        if self.application is not None:
+            await self.application.start()
+            await self._start_receiving()
         if self.run_sender:
             self._tasks = [
                 asyncio.create_task(self.sender.run(self._stop)),
@@ -120,16 +131,18 @@ class BotService:
             self._scheduler.start()
 
     async def wait_handled(self, count: int, seconds: float = 10.0) -> None:
-        """Wait until this many updates were handled (tests and the demo)."""
+        """Wait until this many Telegram updates were handled (tests and the demo)."""
         async with asyncio.timeout(seconds), self._handled:
             await self._handled.wait_for(lambda: self.updates_handled >= count)
 
     async def stop(self) -> None:
         """Stop receiving, let the sender finish its step, close connections."""
-        self._stop.set()
-        updater = self.application.updater
+        updater = self.application.updater if self.application is not None else None
         if updater is not None and updater.running:
             await updater.stop()
+        if self.wecom_channel is not None:
+            await self.wecom_channel.server.stop()  # callbacks already answered are handled
+        self._stop.set()
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         for task in self._tasks:
@@ -137,23 +150,35 @@ class BotService:
                 await asyncio.wait_for(task, timeout=5)
         if self.wecom_channel is not None:
             await self.wecom_channel.stop()
-        await self.application.stop()
-        await self.application.shutdown()
+        if self.application is not None:
+            if self.application.running:
+                await self.application.stop()
+            await self.application.shutdown()
         await self.engine.dispose()
 
-    def _build_application(self) -> Application:  # type: ignore[type-arg]
+    async def _connect_telegram(self, options: TelegramOptions) -> TelegramMessenger:
+        """Build and initialise PTB's application (getMe); returns the Telegram messenger."""
+        os.environ.setdefault("PTB_TIMEDELTA", "1")  # PTB 22's opt-in: durations as timedelta
+        self.application = self._build_application(options)
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+        await self.application.initialize()
+        self.bot_username = self.application.bot.username
+        self.messenger = TelegramMessenger(self.application.bot)
+        return self.messenger
+
+    @staticmethod
+    def _build_application(options: TelegramOptions) -> Application:  # type: ignore[type-arg]
         builder = (
             ApplicationBuilder()
-            .token(self.telegram.token)
-            .base_url(self.telegram.base_url)
-            .base_file_url(self.telegram.base_file_url)
+            .token(options.token)
+            .base_url(options.base_url)
+            .base_file_url(options.base_file_url)
         )
-        application = builder.build()
-        application.add_handler(TypeHandler(Update, self._on_update))
-        application.add_error_handler(self._on_error)
-        return application
+        return builder.build()
 
     async def _start_receiving(self) -> None:
+        assert self.application is not None and self.telegram is not None
         updater = self.application.updater
         assert updater is not None
         options = self.telegram
@@ -200,6 +225,7 @@ class BotService:
             message, edited=update.edited_message is not None, bot_username=self.bot_username
         )
         if incoming.media_count:
+            assert self.application is not None  # only Telegram updates come here
             incoming = await download_small_media(
                 self.application.bot, incoming, self.media, self.media_max_bytes
             )
