@@ -114,7 +114,10 @@ def test_lookups(sample: CommunityConfig) -> None:
     chat = sample.chat("tg:-1001000000001")
     assert chat is not None and chat.kind is ChatAudience.RESIDENTS
     assert sample.chat("tg:-1") is None
-    assert [c.id for c in sample.staff_chats()] == ["tg:-1001000000009"]
+    assert [c.id for c in sample.staff_chats()] == [
+        "tg:-1001000000009",
+        "wecom:wrOgQhDgAAyangfan09",
+    ]
 
 
 def test_source_path_not_dumped(sample: CommunityConfig) -> None:
