@@ -4,7 +4,8 @@ Two halves, both following WeCom's published documentation:
 
 - The server API under ``/cgi-bin/``: gettoken, message/send (text, markdown, image,
   template_card), message/update_template_card, appchat/send, media/get, media/upload,
-  webhook/send (group robots) and the AI bot's response_url. Answers are HTTP 200 with
+  webhook/send (group robots), the AI bot's response_url, and the AI bot's image files under
+  ``/aibot/file/`` (AES-256-CBC with the AI bot's EncodingAESKey). Answers are HTTP 200 with
   ``errcode``/``errmsg`` as WeCom sends them; tokens expire by the injected clock; WeCom's
   frequency limits apply (a robot's 20 messages a minute answer 45009; a member's 30 app
   messages a minute, 1000 an hour, and 200 app-chat messages a minute are silently dropped,
@@ -413,6 +414,12 @@ class CallbackSigner:
             receive_id=plain[20 + length :].decode("utf-8"),
         )
 
+    def encrypt_file(self, content: bytes) -> bytes:
+        """A file as the AI bot serves it: AES-256-CBC of the bytes alone, PKCS#7 to 32 bytes."""
+        padding = AES_BLOCK - len(content) % AES_BLOCK
+        encryptor = self._cipher().encryptor()
+        return encryptor.update(content + bytes([padding]) * padding) + encryptor.finalize()
+
     def _cipher(self) -> Cipher[modes.CBC]:
         return Cipher(algorithms.AES(self._key), modes.CBC(self._key[:16]))
 
@@ -760,6 +767,22 @@ class _ApiHandler(RequestHandler):
         await self.finish(body)
 
 
+class _AiBotFileHandler(RequestHandler):
+    """Serves ``/aibot/file/<id>``: an image from an AI bot message, encrypted."""
+
+    def initialize(self, fake: FakeWeCom) -> None:
+        self.fake = fake
+
+    async def get(self, file_id: str) -> None:
+        content = self.fake.ai_bot_file(file_id)
+        if content is None:
+            self.set_status(404)
+            await self.finish(b"Not Found")
+            return
+        self.set_header("Content-Type", "application/octet-stream")
+        await self.finish(content)
+
+
 def _quiet_log(handler: RequestHandler) -> None:
     """Keep tornado's access log out of test output."""
 
@@ -809,6 +832,7 @@ class FakeWeCom:
         self._member_windows: dict[tuple[str, str], _Window] = {}
         self._robot_windows: dict[str, _Window] = {}
         self._failures: dict[str, deque[_Failure]] = {}
+        self._ai_bot_files: dict[str, bytes] = {}
         self.calls: list[Call] = []
         self.app_messages: list[AppMessage] = []
         self.chat_messages: list[ChatMessage] = []
@@ -840,7 +864,11 @@ class FakeWeCom:
         if self._server is not None:
             return
         application = Application(
-            [(r"/cgi-bin/([A-Za-z0-9_/]+)", _ApiHandler, {"fake": self})], log_function=_quiet_log
+            [
+                (r"/cgi-bin/([A-Za-z0-9_/]+)", _ApiHandler, {"fake": self}),
+                (r"/aibot/file/([A-Za-z0-9_\-]+)", _AiBotFileHandler, {"fake": self}),
+            ],
+            log_function=_quiet_log,
         )
         sockets = bind_sockets(0, "127.0.0.1")
         self._port = sockets[0].getsockname()[1]
@@ -914,6 +942,18 @@ class FakeWeCom:
         expires_at = self._clock.monotonic() + self.limits.media_seconds
         self._media[media_id] = _Media(media_id, kind, content, filename, content_type, expires_at)
         return media_id
+
+    def add_ai_bot_image(self, content: bytes) -> str:
+        """An image someone put in an AI bot message; returns the URL of its encrypted file."""
+        self._counter += 1
+        file_id = f"{secrets.token_urlsafe(12)}{self._counter}"
+        self._ai_bot_files[file_id] = self.ai_bot_signer.encrypt_file(content)
+        return f"{self.base_url}/aibot/file/{file_id}"
+
+    def ai_bot_file(self, file_id: str) -> bytes | None:
+        """The encrypted bytes served for an AI bot image, or None."""
+        self.calls.append(Call("aibot/file", {"id": file_id}, None, self._clock.monotonic()))
+        return self._ai_bot_files.get(file_id)
 
     def expire_tokens(self) -> None:
         """Make every issued token expired now (the next API call answers 42001)."""

@@ -44,6 +44,7 @@ PLATFORM = Platform.WECOM.value
 TEMPLATE_CARD_EVENT = "template_card_event"
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s|$)")
 _LEADING_MENTION = re.compile(r"^\s*@\S+\s*")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class MalformedCallback(ValueError):
@@ -91,10 +92,28 @@ def app_fields(xml: str) -> dict[str, Any]:
     return fields
 
 
+def check_app_callback(xml: str) -> dict[str, Any]:
+    """The fields of an app callback that translates; MalformedCallback when it does not."""
+    fields = app_fields(xml)
+    if fields.get("MsgType") == "event":
+        translate_card_event(xml)
+    else:
+        translate_app_message(xml)
+    return fields
+
+
+def check_ai_bot_callback(payload: dict[str, Any]) -> None:
+    """MalformedCallback unless the AI bot callback translates (the time plays no part)."""
+    translate_ai_bot_message(payload, received_at=_EPOCH)
+
+
 def translate_app_message(xml: str) -> Incoming | None:
     """A message a user sent to the app in their private session; None for other kinds."""
     fields = app_fields(xml)
-    message = parse_message(xml)
+    try:
+        message = parse_message(xml)
+    except Exception as error:  # wechatpy converts field types and raises what they raise
+        raise MalformedCallback(f"{type(error).__name__} while reading the message") from error
     if not isinstance(
         message,
         TextMessage
@@ -192,11 +211,13 @@ def translate_ai_bot_message(
 ) -> AiBotMessage | None:
     """A JSON AI bot callback (text or mixed text + images) as a neutral message."""
     try:
-        message_id = str(payload["msgid"])
-        user_id = str(payload["from"]["userid"])
+        message_id = str(payload["msgid"] or "")
+        user_id = str(payload["from"]["userid"] or "")
         kind = str(payload["msgtype"])
     except (KeyError, TypeError) as error:
         raise MalformedCallback("AI bot callback lacks msgid, from.userid or msgtype") from error
+    if not message_id or not user_id:
+        raise MalformedCallback("AI bot callback with an empty msgid or from.userid")
     if kind not in {"text", "mixed", "image"}:
         return None
     texts, image_urls = _ai_bot_parts(payload, kind)

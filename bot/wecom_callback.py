@@ -20,9 +20,10 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
-from bot.wecom import MalformedCallback, app_fields, dedupe_key
+from bot.wecom import MalformedCallback, check_ai_bot_callback, check_app_callback, dedupe_key
 from bot.wecom_crypto import (
     BAD_SIGNATURE,
+    MALFORMED_BODY,
     WRONG_RECEIVE_ID,
     CallbackCrypto,
     CallbackParams,
@@ -162,12 +163,12 @@ class _AppCallback(_Callback):
             return
         try:
             plaintext = crypto.decrypt_xml(self._params(), self.request.body)
-            fields = app_fields(plaintext)
+            fields = check_app_callback(plaintext)
         except CallbackRejected as rejected:
             self._refuse(rejected)
             return
         except MalformedCallback as malformed:
-            self._refuse(CallbackRejected("malformed body", str(malformed)))
+            self._refuse(CallbackRejected(MALFORMED_BODY, str(malformed)))
             return
         self.finish("")  # an empty 200 means "received, no passive reply"
         key = f"app:{fields.get('FromUserName')}:{dedupe_key(fields)}"
@@ -187,11 +188,12 @@ class _AiBotCallback(_Callback):
             return
         try:
             payload = crypto.decrypt_json(self._params(), self.request.body)
+            check_ai_bot_callback(payload)
         except CallbackRejected as rejected:
             self._refuse(rejected)
             return
-        if not isinstance(payload.get("msgid"), str) or not payload["msgid"]:
-            self._refuse(CallbackRejected("malformed body", "no msgid"))
+        except MalformedCallback as malformed:
+            self._refuse(CallbackRejected(MALFORMED_BODY, str(malformed)))
             return
         self.finish("")
         self.server.run_after_reply(f"aibot:{payload['msgid']}", handler(payload))

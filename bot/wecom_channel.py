@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -27,7 +28,7 @@ from bot.wecom import (
 from bot.wecom_api import WeComApi
 from bot.wecom_callback import CallbackRoutes, WeComCallbackServer
 from bot.wecom_crypto import CallbackCrypto
-from bot.wecom_messenger import WeComMessenger
+from bot.wecom_messenger import STORED_PREFIX, WeComMessenger
 from handlers.actions import DeliveryError
 from handlers.clock import Clock
 from handlers.dispatch import handle_incoming, handle_press
@@ -38,6 +39,7 @@ from storage.inbound import claim_inbound_message
 log = logging.getLogger(__name__)
 
 AES_BLOCK_BITS = 256  # WeCom pads to 32-byte blocks (PKCS#7 with k = 32)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -78,7 +80,9 @@ class WeComChannel:
             base_url=options.api_base_url,
             clock=clock,
         )
-        self.messenger = WeComMessenger(self.api, clock, robot_keys=options.robot_keys)
+        self.messenger = WeComMessenger(
+            self.api, clock, robot_keys=options.robot_keys, stored_media=self._stored_bytes
+        )
         self._http = httpx.AsyncClient(timeout=10.0)
         self._runtime: Runtime | None = None
         self.server = WeComCallbackServer(
@@ -210,10 +214,16 @@ class WeComChannel:
                 kept.append(replace(attachment, file_id=url[:512]))
                 continue
             stored = self._stored(attachment, content)
-            kept.append(
-                replace(stored, file_id=f"sha256:{stored.sha256}" if stored.sha256 else url[:512])
-            )
+            file_id = f"{STORED_PREFIX}{stored.sha256}" if stored.sha256 else url[:512]
+            kept.append(replace(stored, file_id=file_id))
         return replace(message, attachments=tuple(kept))
+
+    def _stored_bytes(self, sha256: str) -> bytes | None:
+        """A file of the media store by its sha256 (whatever its suffix), or None."""
+        if not _SHA256.fullmatch(sha256):
+            return None
+        found = sorted((self._media.root / sha256[:2]).glob(f"{sha256}*"))
+        return found[0].read_bytes() if found else None
 
     def _decrypt_ai_bot_file(self, encrypted: bytes) -> bytes:
         key_text = self.options.ai_bot_encoding_aes_key or self.options.encoding_aes_key

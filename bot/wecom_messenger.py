@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot.wecom_api import WeComApi, button_card
@@ -30,6 +30,7 @@ CARD_TITLE_LIMIT = 36
 CARD_BUTTON_LIMIT = 6
 BUTTON_LABEL_LIMIT = 10  # WeCom: a card button's text, at most about ten characters
 TEXT_BYTES_LIMIT = 2048
+STORED_PREFIX = "sha256:"  # the file id of a photo known only by its place in the media store
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +56,12 @@ class WeComMessenger:
         clock: Clock,
         *,
         robot_keys: Mapping[str, str] | None = None,
+        stored_media: Callable[[str], bytes | None] = lambda sha256: None,
     ) -> None:
         self._api = api
         self._clock = clock
         self._robot_keys = dict(robot_keys or {})
+        self._stored_media = stored_media  # sha256 → bytes kept in the media store
         self._response_urls: dict[tuple[str, str], _ResponseUrl] = {}
         self._response_codes: dict[tuple[str, str], str] = {}
 
@@ -140,14 +143,27 @@ class WeComMessenger:
         return sent.msgid
 
     async def _send_photos(self, user_id: str, message: Outgoing) -> None:
-        """Photos reported on WeCom forward by media id; other platforms' file ids cannot."""
+        """Photos reported over the app forward by media id; AI bot photos, kept by sha256 in
+        the media store, are uploaded first. Other platforms' file ids mean nothing here."""
         for ref in message.media:
             if ref.kind is not AttachmentKind.PHOTO:
                 continue
             try:
-                await self._api.send_image(users=[user_id], media_id=ref.file_id)
+                media_id = await self._media_id_of(ref.file_id)
+                await self._api.send_image(users=[user_id], media_id=media_id)
             except DeliveryError as error:  # the text went; a photo WeCom does not know is skipped
                 log.info("photo not forwarded on WeCom: %s", error)
+
+    async def _media_id_of(self, file_id: str) -> str:
+        sha256 = file_id.removeprefix(STORED_PREFIX)
+        if sha256 == file_id:
+            return file_id
+        content = self._stored_media(sha256)
+        if content is None:
+            raise Rejected("the photo is no longer in the media store")
+        return await self._api.upload_media(
+            kind="image", content=content, filename=f"{sha256[:16]}.jpg"
+        )
 
     async def _send_to_group(self, chat_id: str, message: Outgoing) -> str:
         if message.edit_message_id is not None:

@@ -14,13 +14,15 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from bot.fake_wecom import AppMessage
+from bot.fake_wecom import AppMessage, CallbackSigner, SignedCallback
 from bot.simulation import RESIDENTS, RIDER
 from bot.simulation import WORKER_G1 as TG_WORKER_G1
-from bot.wecom_simulation import RIDER_WECOM, WeComWorld, wecom_world
+from bot.wecom_simulation import RESIDENTS_WECOM, RIDER_WECOM, WeComWorld, wecom_world
 from handlers.community import CommunityConfig
 from storage.models import (
+    OutboxMessage,
     PlatformAccount,
+    ProcessedMessage,
     Ticket,
     TicketAttachment,
     TicketEvent,
@@ -31,6 +33,7 @@ from tests.conftest import all_tickets
 PHOTO = b"\xff\xd8\xff\xe0" + b"billboard" * 50
 BILLBOARD = "夜市门楼上的广告牌松了，风一吹就晃，很危险"
 WORKER_G1 = "zhangmin"  # 张敏, grid G1's worker (examples/community.yaml)
+RESIDENT_WECOM = "resident_wang"  # a resident in the WeCom residents' group
 
 
 @pytest.fixture
@@ -60,14 +63,24 @@ def button_key(card: AppMessage, label_part: str) -> str:
 
 
 async def press_card(
-    wecom: WeComWorld, user_id: str, card: AppMessage, label_part: str, *, times: int = 1
+    wecom: WeComWorld, user_id: str, card: AppMessage, label_part: str, *, thrice: bool = False
 ) -> list[int]:
-    """A member presses a card's button (WeCom may deliver the press `times` times)."""
+    """A member presses a card's button (WeCom may deliver the press three times)."""
     task_id = str(card.content["task_id"])
     xml = wecom.fake.press_button(user_id, task_id=task_id, key=button_key(card, label_part))
-    statuses = await wecom.app_callback(xml, times=times)
+    statuses = await (deliver_thrice(wecom, xml) if thrice else wecom.app_callback(xml))
     await wecom.settle()
     return statuses
+
+
+async def deliver_thrice(wecom: WeComWorld, xml: str) -> list[int]:
+    """WeCom's retries: the same signed request again while the first is handled, and after."""
+    signed = wecom.fake.sign_app_callback(xml)
+    answers = [await wecom.fake.post_callback(wecom.app_url, signed) for _ in range(2)]
+    await wecom.channel.server.drain()
+    answers.append(await wecom.fake.post_callback(wecom.app_url, signed))
+    await wecom.channel.server.drain()
+    return [answer.status for answer in answers]
 
 
 async def rows(wecom: WeComWorld, model: Any) -> list[Any]:
@@ -203,3 +216,165 @@ async def test_a_report_on_telegram_is_acknowledged_with_a_wecom_card(wecom: WeC
         (zhangmin, "wecom")
     ]
     assert "已由 张敏 确认受理" in world.texts_to(RESIDENTS)[-1]  # the Telegram thread
+
+
+async def test_an_at_mention_in_a_wecom_group_is_a_report_answered_in_the_group(
+    wecom: WeComWorld,
+) -> None:
+    status = await wecom.ai_bot_callback(
+        RESIDENTS_WECOM, RESIDENT_WECOM, "@扬帆小助手 12栋楼下的垃圾好几天没人清了，很臭"
+    )
+    await wecom.settle()
+
+    assert status == 200
+    [ticket] = await all_tickets(wecom.world)
+    assert ticket.source_chat_id == f"wecom:{RESIDENTS_WECOM}" and ticket.grid_id == "G3"
+    assert ticket.description.startswith("12栋楼下")  # the @-mention is not part of it
+    [reply] = wecom.fake.ai_bot_replies
+    assert reply.chat_id == RESIDENTS_WECOM and reply.msgtype == "markdown"
+    assert "已登记工单 #1" in reply.content["content"]
+    for worker in ("wangfang", "zhaolei"):  # grid G3's two workers
+        assert "新工单 #1" in cards_to(wecom, worker)[0].content["main_title"]["title"]
+    assert not wecom.fake.robot_messages and not wecom.fake.chat_messages
+
+
+async def test_a_mixed_text_and_image_mention_stores_the_decrypted_photo(
+    wecom: WeComWorld,
+) -> None:
+    url = wecom.fake.add_ai_bot_image(PHOTO)
+    status = await wecom.ai_bot_callback(
+        RESIDENTS_WECOM, RESIDENT_WECOM, f"@扬帆小助手 {BILLBOARD}", image_urls=[url]
+    )
+    await wecom.settle()
+
+    assert status == 200
+    [ticket] = await all_tickets(wecom.world)
+    assert ticket.grid_id == "G1"
+    assert len(wecom.fake.calls_to("aibot/file")) == 1  # fetched once, decrypted by the bot
+    [attachment] = await rows(wecom, TicketAttachment)
+    assert attachment.sha256 == hashlib.sha256(PHOTO).hexdigest()
+    assert Path(attachment.media_path or "").read_bytes() == PHOTO  # noqa: ASYNC240
+    assert "已登记工单 #1" in wecom.fake.ai_bot_replies[0].content["content"]
+    [photo] = [m for m in wecom.fake.messages_to(WORKER_G1) if m.msgtype == "image"]
+    [upload] = wecom.fake.calls_to("media/upload")  # the worker sees the photo too
+    assert photo.content["media_id"] == upload.response["media_id"]
+
+
+async def test_a_callback_delivered_three_times_makes_one_ticket_and_one_answer(
+    wecom: WeComWorld,
+) -> None:
+    xml = wecom.fake.text_callback(RIDER_WECOM, "夜市南门门楼的广告牌松了，风一吹就晃，快来人")
+    assert await deliver_thrice(wecom, xml) == [200, 200, 200]
+    await wecom.settle()
+
+    [ticket] = await all_tickets(wecom.world)
+    assert len(texts_to(wecom, RIDER_WECOM)) == 1
+    assert len(cards_to(wecom, WORKER_G1)) == 1
+    [card] = cards_to(wecom, WORKER_G1)
+    assert await press_card(wecom, WORKER_G1, card, "确认", thrice=True) == [200, 200, 200]
+
+    acknowledged = [e for e in await audit(wecom, ticket) if e.to_status == "acknowledged"]
+    assert len(acknowledged) == 1
+    assert len(wecom.fake.calls_to("message/update_template_card")) == 1
+    assert sum("确认受理" in t for t in texts_to(wecom, RIDER_WECOM)) == 1
+    assert len(cards_to(wecom, WORKER_G1)) == 2  # the ping, then one card with the next steps
+
+
+async def test_an_ai_bot_callback_delivered_three_times_makes_one_ticket(
+    wecom: WeComWorld,
+) -> None:
+    message = wecom.fake.ai_bot_message(
+        chat_id=RESIDENTS_WECOM, user_id=RESIDENT_WECOM, text="@扬帆小助手 3栋电梯困人了，快来"
+    )
+    answers = await wecom.fake.deliver_ai_bot_callback(wecom.ai_bot_url, message, times=3)
+    await wecom.settle()
+
+    assert [answer.status for answer in answers] == [200, 200, 200]
+    assert len(await all_tickets(wecom.world)) == 1
+    assert len(wecom.fake.ai_bot_replies) == 1
+
+
+async def test_forged_stale_foreign_and_malformed_callbacks_get_a_4xx_and_store_nothing(
+    wecom: WeComWorld,
+) -> None:
+    fake = wecom.fake
+    xml = fake.text_callback(RIDER_WECOM, "夜市南门门楼的广告牌松了，快来人")
+    now = int(wecom.world.clock.now().timestamp())
+    signer = fake.app_signer
+    other_corp = CallbackSigner(
+        token=signer.token, encoding_aes_key=signer.encoding_aes_key, receive_id="wwOtherCorp01"
+    )
+
+    def signed(by: CallbackSigner, body: str, at: int = now) -> SignedCallback:
+        return by.app_callback(body, timestamp=str(at), nonce="1234567890", agent_id=fake.agent_id)
+
+    refused = {
+        "forged signature": signed(signer, xml).with_query(msg_signature="0" * 40),
+        "stale timestamp": signed(signer, xml, now - 600),
+        "wrong corp id": signed(other_corp, xml),
+        "body not XML": signed(signer, xml).with_body(b"{not xml"),
+        "plaintext not a message": signed(signer, "<xml><Content>hi</Content></xml>"),
+    }
+    answers = {
+        name: (await fake.post_callback(wecom.app_url, request)).status
+        for name, request in refused.items()
+    }
+    broken_mixed = {"msgid": "m1", "from": {"userid": "u"}, "msgtype": "mixed", "mixed": {}}
+    for name, payload in (
+        ("AI bot message without msgid", {"msgtype": "text"}),
+        ("AI bot mixed message without items", broken_mixed),
+    ):
+        request = fake.ai_bot_signer.ai_bot_callback(payload, timestamp=str(now), nonce="1")
+        answers[name] = (await fake.post_callback(wecom.ai_bot_url, request)).status
+    await wecom.settle()
+
+    assert answers == {
+        "forged signature": 403,
+        "stale timestamp": 400,
+        "wrong corp id": 403,
+        "body not XML": 400,
+        "plaintext not a message": 400,
+        "AI bot message without msgid": 400,
+        "AI bot mixed message without items": 400,
+    }
+    assert await rows(wecom, ProcessedMessage) == []
+    assert await all_tickets(wecom.world) == []
+    assert await rows(wecom, OutboxMessage) == []
+    assert not fake.app_messages and not fake.ai_bot_replies
+
+
+async def test_url_verification_answers_the_decrypted_echo(wecom: WeComWorld) -> None:
+    for url, ai_bot in ((wecom.app_url, False), (wecom.ai_bot_url, True)):
+        answer, echo = await wecom.fake.verify_callback_url(url, ai_bot=ai_bot)
+        assert (answer.status, answer.text) == (200, echo)
+    answer, _ = await wecom.fake.verify_callback_url(wecom.app_url, ai_bot=True)  # wrong key
+    assert answer.status == 403
+
+
+async def test_an_expired_or_revoked_token_is_refreshed_and_nothing_is_lost(
+    wecom: WeComWorld,
+) -> None:
+    fake = wecom.fake
+    await report_billboard(wecom)
+    assert fake.tokens_issued == 1
+
+    fake.expire_tokens()  # mid-run: the next call, a media download, meets 42001
+    await wecom.app_callback(fake.image_callback(RIDER_WECOM, PHOTO + b"rubbish"))
+    await wecom.app_callback(fake.text_callback(RIDER_WECOM, "12栋楼下的垃圾好几天没人清了，很臭"))
+    await wecom.settle()
+    fake.invalidate_tokens()  # and again (40014) before the worker's press is answered
+    [card] = cards_to(wecom, "wangfang")
+    await press_card(wecom, "wangfang", card, "确认")
+
+    assert fake.tokens_issued == 3
+    refused = [c for c in fake.calls if isinstance(c.response, dict) and c.response.get("errcode")]
+    assert {c.response["errcode"] for c in refused} == {42001, 40014}
+    assert all(c.status == 200 for c in fake.calls)
+    _, second = await all_tickets(wecom.world)
+    assert (second.grid_id, second.status) == ("G3", TicketStatus.ACKNOWLEDGED)
+    stored = {a.sha256 for a in await rows(wecom, TicketAttachment)}
+    assert hashlib.sha256(PHOTO + b"rubbish").hexdigest() in stored
+    confirmations = [t for t in texts_to(wecom, RIDER_WECOM) if "已登记工单" in t]
+    assert len(confirmations) == 2
+    assert "已由 王芳 确认受理" in texts_to(wecom, RIDER_WECOM)[-1]
+    assert wecom.fake.card(str(card.content["task_id"]))["replaced_name"]
