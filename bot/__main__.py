@@ -274,6 +274,8 @@ def _play_demo(settings: Settings) -> int:
     from handlers.community import load_communities
 
     communities = load_communities([str(p) for p in settings.community_config_paths])
+    if settings.log_level != "DEBUG":  # the fake WeCom's token fetch is no news in the transcript
+        logging.getLogger("bot.wecom_api").setLevel(logging.WARNING)
     demo_database = Path("data") / "demo.db"
     demo_database.unlink(missing_ok=True)
     url = f"sqlite+aiosqlite:///{demo_database}"

@@ -116,5 +116,7 @@ def test_run_without_a_token_plays_the_simulated_group_chat(tmp_path: Path) -> N
     assert "已登记工单 #1" in out and "张敏" in out
     assert "已有工单 #1" in out  # the duplicate
     assert "抱歉" in out  # the outsider's refused press
+    assert "[企业微信 私聊 美团-胡师傅] 🤖 bot: ✅ 已登记工单" in out  # WeCom beside Telegram
     assert "429 次数：0" in out
     assert "123456:TEST" not in result.stderr  # the (fake) token never reaches the logs
+    assert "Traceback" not in result.stderr
