@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.community import CommunityConfig, PersonConfig
+from handlers.geo import wgs84
 from handlers.messages import AttachmentKind, Incoming
 from handlers.parsing.report_parser import ParsedReport
 from handlers.runtime import remember_person
@@ -124,6 +125,7 @@ async def take_report(
     )
     ack_due, resolve_due = due_times(community, urgent=verdict.urgent, now=now)
     location = message.location or next((p.location for p in pieces if p.location), None)
+    longitude, latitude = wgs84(location) if location else (None, None)  # WeChat pins: GCJ-02
     ticket = await create_ticket(
         session,
         community_id=community.community.id,
@@ -138,8 +140,8 @@ async def take_report(
         reporter_id=reporter.id,
         assignee_id=assignee_person.id if assignee_person else None,
         place_text=verdict.place_text,
-        latitude=location.latitude if location else None,
-        longitude=location.longitude if location else None,
+        latitude=latitude,
+        longitude=longitude,
         ack_due_at=ack_due,
         resolve_due_at=resolve_due,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,23 @@ from sqlmodel import col, select
 
 from bot.fake_wecom import AppMessage, CallbackSigner, SignedCallback
 from bot.simulation import RESIDENTS, RIDER
+from bot.simulation import SECRETARY as TG_SECRETARY
+from bot.simulation import STAFF as TG_STAFF
+from bot.simulation import STAFF_GROUP as TG_STAFF_GROUP
 from bot.simulation import WORKER_G1 as TG_WORKER_G1
-from bot.wecom_simulation import RESIDENTS_WECOM, RIDER_WECOM, WeComWorld, wecom_world
+from bot.wecom_simulation import (
+    RESIDENTS_WECOM,
+    RIDER_WECOM,
+    STAFF_WECOM,
+    WeComWorld,
+    wecom_world,
+)
+from handlers.actions import Outgoing
 from handlers.community import CommunityConfig
+from handlers.geo import wgs84_to_gcj02
+from handlers.runtime import queue
+from schedules.escalation import escalate_overdue
+from schedules.reminders import send_due_reminders
 from storage.models import (
     OutboxMessage,
     PlatformAccount,
@@ -34,6 +49,7 @@ PHOTO = b"\xff\xd8\xff\xe0" + b"billboard" * 50
 BILLBOARD = "夜市门楼上的广告牌松了，风一吹就晃，很危险"
 WORKER_G1 = "zhangmin"  # 张敏, grid G1's worker (examples/community.yaml)
 RESIDENT_WECOM = "resident_wang"  # a resident in the WeCom residents' group
+EVENT_STARTS_AT = datetime(2023, 7, 12, 11, 30, tzinfo=UTC)  # 19:30 in Shanghai
 
 
 @pytest.fixture
@@ -378,3 +394,93 @@ async def test_an_expired_or_revoked_token_is_refreshed_and_nothing_is_lost(
     assert len(confirmations) == 2
     assert "已由 王芳 确认受理" in texts_to(wecom, RIDER_WECOM)[-1]
     assert wecom.fake.card(str(card.content["task_id"]))["replaced_name"]
+
+
+async def test_an_event_invitation_and_its_reminder_reach_the_wecom_group_through_its_robot(
+    wecom: WeComWorld,
+) -> None:
+    world = wecom.world
+    world.send(TG_STAFF, TG_STAFF, "/event 电影之夜 | 2023-07-12 19:30 | 扬帆公园 | 名额 10")
+    await wecom.settle()
+
+    robot = wecom.robot_keys[RESIDENTS_WECOM]
+    [invitation] = wecom.fake.robot_messages
+    assert invitation.key == robot and "电影之夜" in invitation.text
+    assert "07-12 19:30" in invitation.text and "扬帆公园" in invitation.text
+    assert not wecom.fake.chat_messages  # the staff group hears nothing of it
+
+    world.clock.advance((EVENT_STARTS_AT - timedelta(hours=24) - world.clock.now()).total_seconds())
+    assert await send_due_reminders(world.service.runtime) >= 1
+    await wecom.settle()
+    reminders = [m for m in wecom.fake.robot_messages if "活动提醒" in m.text]
+    assert [m.key for m in reminders] == [robot]
+    assert "24 小时后" in reminders[0].text
+
+
+async def test_a_robot_gets_at_most_20_messages_a_minute_and_loses_none(
+    wecom: WeComWorld,
+) -> None:
+    """22 notices and 20 mergeable replies for one robot: paced and merged, never refused."""
+    runtime = wecom.world.service.runtime
+    chat_id = f"wecom:{RESIDENTS_WECOM}"
+    notices = [f"通知 {n}：明天上午停水检修" for n in range(22)]
+    replies = [f"回复 {n}：已登记" for n in range(20)]
+    async with runtime.sessions() as session, session.begin():
+        for text in notices:
+            await queue(runtime, session, Outgoing(chat_id=chat_id, text=text))
+        for text in replies:
+            await queue(runtime, session, Outgoing(chat_id, text, coalesce_key="group-reply"))
+    await wecom.settle()
+
+    sent = wecom.fake.robot_messages
+    assert all(c.response == {"errcode": 0, "errmsg": "ok"} for c in wecom.fake.calls)
+    joined = "\n".join(m.text for m in sent)
+    assert all(joined.count(text) == 1 for text in notices + replies)  # none lost or doubled
+    assert len(sent) < len(notices) + len(replies)  # replies were merged
+    times = [m.at for m in sent]
+    assert max(sum(1 for t in times if start <= t < start + 60) for start in times) <= 20
+    assert times[-1] - times[0] >= 60  # the rest waited for the next minute
+
+
+async def test_an_overdue_urgent_wecom_ticket_escalates_to_the_wecom_staff_group_and_secretary(
+    wecom: WeComWorld,
+) -> None:
+    ticket = await report_billboard(wecom)
+    assert ticket.urgent and ticket.ack_due_at is not None
+    world = wecom.world
+    world.clock.advance((ticket.ack_due_at - world.clock.now()).total_seconds() + 60)
+
+    assert await escalate_overdue(world.service.runtime) == 1
+    assert await escalate_overdue(world.service.runtime) == 0  # once per stage
+    await wecom.settle()
+
+    [group_notice] = wecom.fake.chat_messages
+    assert group_notice.chat_id == STAFF_WECOM and "#1" in group_notice.text
+    assert "张敏" in group_notice.text  # who was responsible
+    assert set(group_notice.delivered_to) >= {"chenjing", "liuyang"}
+    [private] = [t for t in texts_to(wecom, "chenjing") if "#1" in t]
+    assert private == group_notice.text
+    assert not world.texts_to(TG_STAFF_GROUP) and not world.texts_to(TG_SECRETARY)
+
+
+async def test_a_gcj02_location_from_the_app_lands_in_the_right_grid(
+    wecom: WeComWorld, sample_community: CommunityConfig
+) -> None:
+    """WeChat shares GCJ-02 points: the raw numbers lie outside grid G3, WGS84 inside it."""
+    longitude, latitude = wgs84_to_gcj02(113.0370, 28.1985)  # the middle of grid G3
+    raw = sample_community.grid_at(longitude, latitude)
+    assert raw is None or raw.id != "G3"
+    pin = wecom.fake.location_callback(
+        RIDER_WECOM, latitude=latitude, longitude=longitude, label="扬帆小区二期"
+    )
+    await wecom.app_callback(pin)
+    await wecom.app_callback(
+        wecom.fake.text_callback(RIDER_WECOM, "这里的垃圾堆了好几天没人清理，很臭")
+    )
+    await wecom.settle()
+
+    [ticket] = await all_tickets(wecom.world)
+    assert ticket.grid_id == "G3"
+    assert ticket.latitude == pytest.approx(28.1985, abs=1e-5)
+    assert ticket.longitude == pytest.approx(113.0370, abs=1e-5)
+    assert "新工单 #1" in cards_to(wecom, "wangfang")[0].content["main_title"]["title"]
