@@ -228,8 +228,10 @@ async def _post_invitations(
     runtime: Runtime, session: AsyncSession, community: CommunityConfig, event: Event
 ) -> None:
     """Queue the invitation to each audience chat and remember its outbox row."""
+    occurrence = shown_occurrence(community, event, runtime.clock.now())
+    counts = await rsvp_counts(session, event_id=event.id, occurrence_start=occurrence)
     for chat_id in audience_of(event):
-        post = invitation(community, event, RsvpCounts(0, 0), chat_id, event.starts_at)
+        post = invitation(community, event, counts, chat_id, occurrence)
         row = await enqueue_outgoing(
             session, chat_id=chat_id, payload=post.to_json(), now=runtime.clock.now()
         )

@@ -349,3 +349,20 @@ async def test_events_lists_each_next_occurrence_soonest_first(world: World) -> 
     assert (
         listing[2] == "2. 07-14 19:30 电影之夜 · 扬帆公园 · 已报名 0/10，候补 0 · 🔁 每周五 19:30"
     )
+
+
+async def test_a_series_begun_in_the_past_is_announced_at_its_next_occurrence(
+    world: World,
+) -> None:
+    runtime = world.service.runtime
+    community = runtime.communities[0]
+    started = EventDraft("电影之夜", datetime(2023, 7, 7, 19, 30), rrule="FREQ=WEEKLY;BYDAY=FR")
+    over = EventDraft("旧活动", datetime(2023, 7, 7, 19, 30), rrule="FREQ=WEEKLY;COUNT=1")
+    async with runtime.sessions() as session, session.begin():
+        await publish_event(runtime, session, community, started, organiser_id=None)
+        with pytest.raises(EventFormError) as refused:
+            await publish_event(runtime, session, community, over, organiser_id=None)
+    await world.settle()
+
+    assert refused.value.key == "event.in_past"
+    assert "🕒 07-14 19:30（下一场）" in invitation_text(world)
