@@ -1,8 +1,9 @@
 """WeCom wiring: the API client, the messenger, the callback server and what callbacks do.
 
-A callback is answered first (bot/wecom_callback.py) and handled here afterwards: messages
-go to the same neutral handlers as Telegram's; a card button press is claimed once (by sender
-and CreateTime, as WeCom events carry no MsgId) and handled like a Telegram button.
+A callback is answered first (bot/wecom_callback.py) and handled here afterwards: each
+delivery is claimed once in the database (WeCom resends a callback whose answer it missed),
+messages go to the same neutral handlers as Telegram's, and a card button press (claimed by
+sender and CreateTime, as WeCom events carry no MsgId) is handled like a Telegram button.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from storage.inbound import claim_inbound_message
 log = logging.getLogger(__name__)
 
 AES_BLOCK_BITS = 256  # WeCom pads to 32-byte blocks (PKCS#7 with k = 32)
+DELIVERY_PREFIX = "delivery:"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -138,10 +140,26 @@ class WeComChannel:
             await self._on_event(xml)
             return
         incoming = translate_app_message(xml)
-        if incoming is None:
+        if incoming is None or not await self._first_delivery(incoming):
             return
         incoming = await self._download_app_media(incoming)
         await handle_incoming(self.runtime, incoming)
+
+    async def _first_delivery(self, incoming: Incoming) -> bool:
+        """WeCom resends a callback whose answer it missed; only the first is handled.
+
+        Reports are also claimed by the handlers, but commands and answers to the /event
+        conversation are not, and a second /event answer would fill the next field. The claim
+        has its own key so that the handlers' claim of the same message still succeeds.
+        """
+        async with self.runtime.sessions() as session, session.begin():
+            return await claim_inbound_message(
+                session,
+                platform=incoming.platform.value,
+                chat_id=incoming.chat_id,
+                message_id=f"{DELIVERY_PREFIX}{incoming.message_id}",
+                now=self._clock.now(),
+            )
 
     async def _on_event(self, xml: str) -> None:
         card = translate_card_event(xml)
@@ -192,6 +210,8 @@ class WeComChannel:
         if translated is None:
             return
         incoming = translated.incoming
+        if not await self._first_delivery(incoming):
+            return
         if translated.response_url:
             native_chat = incoming.chat_id.partition(":")[2]
             self.messenger.remember_response_url(

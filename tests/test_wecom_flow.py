@@ -253,6 +253,11 @@ async def test_an_at_mention_in_a_wecom_group_is_a_report_answered_in_the_group(
         assert "新工单 #1" in cards_to(wecom, worker)[0].content["main_title"]["title"]
     assert not wecom.fake.robot_messages and not wecom.fake.chat_messages
 
+    await press_card(wecom, "zhaolei", cards_to(wecom, "zhaolei")[0], "确认")
+    [update] = wecom.fake.robot_messages  # the reply URL is spent: the group's robot tells
+    assert update.key == wecom.robot_keys[RESIDENTS_WECOM]
+    assert "工单 #1 已由 赵磊 确认受理" in update.text
+
 
 async def test_a_mixed_text_and_image_mention_stores_the_decrypted_photo(
     wecom: WeComWorld,
@@ -484,3 +489,11 @@ async def test_a_gcj02_location_from_the_app_lands_in_the_right_grid(
     assert ticket.latitude == pytest.approx(28.1985, abs=1e-5)
     assert ticket.longitude == pytest.approx(113.0370, abs=1e-5)
     assert "新工单 #1" in cards_to(wecom, "wangfang")[0].content["main_title"]["title"]
+
+
+async def test_a_command_delivered_three_times_is_answered_once(wecom: WeComWorld) -> None:
+    xml = wecom.fake.text_callback(RIDER_WECOM, "/help")
+    assert await deliver_thrice(wecom, xml) == [200, 200, 200]
+    await wecom.settle()
+    [answer] = texts_to(wecom, RIDER_WECOM)
+    assert "/ticket" in answer
