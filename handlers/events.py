@@ -96,10 +96,7 @@ def invitation(
     chat_id: str,
     occurrence: datetime,
 ) -> Outgoing:
-    """The invitation post for a chat: one occurrence with its live count and the two buttons.
-
-    A cancelled event's post says so and loses its buttons.
-    """
+    """The post for a chat: one occurrence, its live count, buttons (none once cancelled)."""
     language = community.community.language
     when = schedule_text(community, event, occurrence, language)
     if event.status is EventStatus.CANCELLED:
@@ -501,8 +498,7 @@ def shown_occurrence(community: CommunityConfig, event: Event, now: datetime) ->
 async def refresh_invitations(
     runtime: Runtime, session: AsyncSession, community: CommunityConfig, event: Event
 ) -> int:
-    """Queue an edit of every sent invitation (the next occurrence and its count, or cancelled);
-    returns how many were queued."""
+    """Queue an edit of every sent invitation to show its state now; returns how many."""
     occurrence = shown_occurrence(community, event, runtime.clock.now())
     counts = await rsvp_counts(session, event_id=event.id, occurrence_start=occurrence)
     queued = 0

@@ -118,11 +118,8 @@ def _local_starts(rule: str, anchor: datetime, zone: tzinfo) -> Iterator[datetim
 
 
 def plan_schedule(first_local: datetime, rule: str | None, zone: tzinfo) -> Schedule:
-    """The stored schedule of an event first starting at `first_local` (naive local time).
-
-    A series starts at the rule's first occurrence on or after `first_local` (so DTSTART always
-    matches the rule). Raises RuleError for an unusable rule.
-    """
+    """The stored schedule from a naive local first start; raises RuleError for a bad rule."""
+    # A series starts at the rule's first occurrence from `first_local`, so DTSTART matches it.
     if not rule or not rule.strip():
         start = utc_instant(first_local, zone)
         return Schedule(starts_at=start, last_starts_at=start, rrule=None)

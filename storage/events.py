@@ -77,11 +77,7 @@ async def create_event(
     rrule: str | None = None,
     last_starts_at: datetime | None = None,
 ) -> Event:
-    """Add an active event to the caller's transaction.
-
-    A series passes its `rrule` and the start of its final occurrence (None: no end); a
-    one-off event's final occurrence is its start.
-    """
+    """Add an active event (a series: its rrule and final start, None if endless)."""
     created_at = require_aware(now, name="now")
     first = require_aware(starts_at, name="starts_at")
     if rrule is None:
@@ -165,11 +161,9 @@ async def upcoming_events(
 async def active_events_between(
     session: AsyncSession, *, after: datetime, until: datetime
 ) -> list[Event]:
-    """Active events of every community with an occurrence that may start in (after, until].
-
-    One-off events starting in the window, and series begun by `until` that have not ended
-    by `after` (open-ended ones included); the caller expands a series' occurrences.
-    """
+    """Active events (series still running included) that may start in (after, until]."""
+    # One-off events in the window, series begun by `until` and not ended by `after`; the
+    # caller expands a series into its occurrences.
     statement = (
         select(Event)
         .where(
@@ -370,10 +364,8 @@ async def move_answers(
     moves: Mapping[datetime, datetime],
     now: datetime,
 ) -> int:
-    """Carry every answer of an occurrence to its new start (old start → new start).
-
-    Someone who already answered for the new start keeps that answer. Returns answers moved.
-    """
+    """Carry each occurrence's answers to its new start; returns how many moved."""
+    # Someone who already answered for the new start keeps that answer.
     await lock_event(session, event_id=event_id)
     old_starts = [require_aware(old, name="moves") for old in moves]
     statement = select(EventRsvp).where(

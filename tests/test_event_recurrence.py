@@ -199,7 +199,7 @@ async def test_weekly_reminders_keep_the_local_time_across_the_dst_change(
 async def test_a_daily_event_at_the_repeated_hour_is_reminded_once_a_day(
     session_factory: async_sessionmaker[AsyncSession], berlin: CommunityConfig
 ) -> None:
-    clock = FakeClock(start=datetime(2023, 10, 27, 12, 0, tzinfo=UTC))
+    clock = FakeClock(start=datetime(2023, 10, 27, 23, 0, tzinfo=UTC))
     runtime = Runtime(communities=[berlin], sessions=session_factory, clock=clock)
     draft = EventDraft(
         "Night walk",
@@ -210,7 +210,7 @@ async def test_a_daily_event_at_the_repeated_hour_is_reminded_once_a_day(
     async with session_factory() as session, session.begin():
         await publish_event(runtime, session, berlin, draft, organiser_id=None)
 
-    while clock.now() < datetime(2023, 10, 30, 12, 0, tzinfo=UTC):  # a pass every 15 minutes
+    while clock.now() < datetime(2023, 10, 30, 2, 0, tzinfo=UTC):  # a pass every 15 minutes
         await send_due_reminders(runtime)
         clock.advance(15 * 60)
 
