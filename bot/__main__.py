@@ -204,7 +204,9 @@ async def _import_events(
     await upgrade_database(settings.database_url)
     engine = create_engine(settings.database_url)
     # Invitations only to groups the running bot posts to: Telegram, and WeCom when configured.
-    platforms = frozenset({"tg", "wecom"} if settings.wecom_enabled else {"tg"})
+    served = {"tg": settings.telegram_enabled, "wecom": settings.wecom_enabled}
+    # With neither configured the import is for the demo's Telegram groups.
+    platforms = frozenset(name for name, on in served.items() if on) or frozenset({"tg"})
     runtime = Runtime(
         communities=[community],
         sessions=create_session_factory(engine),
