@@ -50,6 +50,7 @@ BILLBOARD = "夜市门楼上的广告牌松了，风一吹就晃，很危险"
 WORKER_G1 = "zhangmin"  # 张敏, grid G1's worker (examples/community.yaml)
 RESIDENT_WECOM = "resident_wang"  # a resident in the WeCom residents' group
 EVENT_STARTS_AT = datetime(2023, 7, 12, 11, 30, tzinfo=UTC)  # 19:30 in Shanghai
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
@@ -301,6 +302,7 @@ async def test_a_callback_delivered_three_times_makes_one_ticket_and_one_answer(
     assert len(cards_to(wecom, WORKER_G1)) == 2  # the ping, then one card with the next steps
 
 
+@SQLITE_ONLY  # the database plays no part beyond what other scenarios check
 async def test_an_ai_bot_callback_delivered_three_times_makes_one_ticket(
     wecom: WeComWorld,
 ) -> None:
@@ -364,6 +366,7 @@ async def test_forged_stale_foreign_and_malformed_callbacks_get_a_4xx_and_store_
     assert not fake.app_messages and not fake.ai_bot_replies
 
 
+@SQLITE_ONLY  # the database plays no part beyond what other scenarios check
 async def test_url_verification_answers_the_decrypted_echo(wecom: WeComWorld) -> None:
     for url, ai_bot in ((wecom.app_url, False), (wecom.ai_bot_url, True)):
         answer, echo = await wecom.fake.verify_callback_url(url, ai_bot=ai_bot)
@@ -468,6 +471,7 @@ async def test_an_overdue_urgent_wecom_ticket_escalates_to_the_wecom_staff_group
     assert not world.texts_to(TG_STAFF_GROUP) and not world.texts_to(TG_SECRETARY)
 
 
+@SQLITE_ONLY  # the database plays no part beyond what other scenarios check
 async def test_a_gcj02_location_from_the_app_lands_in_the_right_grid(
     wecom: WeComWorld, sample_community: CommunityConfig
 ) -> None:
@@ -491,6 +495,7 @@ async def test_a_gcj02_location_from_the_app_lands_in_the_right_grid(
     assert "新工单 #1" in cards_to(wecom, "wangfang")[0].content["main_title"]["title"]
 
 
+@SQLITE_ONLY  # the database plays no part beyond what other scenarios check
 async def test_a_command_delivered_three_times_is_answered_once(wecom: WeComWorld) -> None:
     xml = wecom.fake.text_callback(RIDER_WECOM, "/help")
     assert await deliver_thrice(wecom, xml) == [200, 200, 200]
