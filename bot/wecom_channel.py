@@ -146,12 +146,9 @@ class WeComChannel:
         await handle_incoming(self.runtime, incoming)
 
     async def _first_delivery(self, incoming: Incoming) -> bool:
-        """WeCom resends a callback whose answer it missed; only the first is handled.
-
-        Reports are also claimed by the handlers, but commands and answers to the /event
-        conversation are not, and a second /event answer would fill the next field. The claim
-        has its own key so that the handlers' claim of the same message still succeeds.
-        """
+        """Claim one delivery of a message (WeCom resends a callback whose answer it missed)."""
+        # Handlers claim reports, but not commands or /event answers (a resent answer would fill
+        # the next field). Its own key, so that the handlers' claim of the message still works.
         async with self.runtime.sessions() as session, session.begin():
             return await claim_inbound_message(
                 session,

@@ -83,11 +83,9 @@ class WeComMessenger:
         return await self._send_to_person(native, message)
 
     async def answer_press(self, press: ButtonPress, text: str | None = None) -> None:
-        """WeCom has no toast: the pressed card's buttons are replaced by the answer.
-
-        The press's response code allows one update of that card; an answer too long for a
-        button label (or a press without a code) also goes to the presser as a message.
-        """
+        """WeCom has no toast: grey the pressed card's buttons out under the answer."""
+        # The press's response code allows one update of that card; an answer too long for a
+        # button label (or a press without a code) also goes to the presser as a message.
         user_id = press.sender.user_id
         answer = (text or "").strip()
         code = self._response_codes.pop((user_id, press.message_id), None)
@@ -143,8 +141,8 @@ class WeComMessenger:
         return sent.msgid
 
     async def _send_photos(self, user_id: str, message: Outgoing) -> None:
-        """Photos reported over the app forward by media id; AI bot photos, kept by sha256 in
-        the media store, are uploaded first. Other platforms' file ids mean nothing here."""
+        """Photos go by media id; those known only by sha256 (AI bot photos) are uploaded."""
+        # Other platforms' file ids mean nothing to WeCom: such a photo is skipped, logged.
         for ref in message.media:
             if ref.kind is not AttachmentKind.PHOTO:
                 continue

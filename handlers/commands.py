@@ -146,8 +146,8 @@ async def _ticket(
     language: str,
     argument: str,
 ) -> str | Reply:
-    """A ticket's details; for staff and workers with its buttons, on whichever platform they
-    ask (a ticket reported on WeCom can be acknowledged on Telegram and the other way round)."""
+    """A ticket's details; staff and workers also get its buttons, on any platform."""
+    # So a ticket reported on WeCom can be acknowledged on Telegram and the other way round.
     number = argument.lstrip("#")
     if not number.isdigit():
         return text("cmd.ticket_usage", language)
