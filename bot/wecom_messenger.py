@@ -166,7 +166,7 @@ class WeComMessenger:
     async def _send_to_group(self, chat_id: str, message: Outgoing) -> str:
         if message.edit_message_id is not None:
             return message.edit_message_id  # robots and app chats cannot edit a sent message
-        text = fit_bytes(_with_button_hints(message))
+        text = fit_bytes(message.text)
         reply_url = self._take_response_url(chat_id, message.reply_to)
         if reply_url is not None:
             await self._api.reply_to_ai_bot(response_url=reply_url, markdown=text)
@@ -200,11 +200,3 @@ def _card(message: Outgoing, task_id: str) -> dict[str, object]:
         body=fit_bytes(body.strip(), 1024),
         buttons=buttons,
     )
-
-
-def _with_button_hints(message: Outgoing) -> str:
-    """Groups get no buttons on WeCom: name them so readers know to use the app or chat."""
-    if not message.buttons:
-        return message.text
-    labels = " / ".join(b.text for row in message.buttons for b in row)
-    return f"{message.text}\n[{labels}]"

@@ -1,5 +1,5 @@
 """Texts of the event form, the audience choice and the guided /event conversation (zh-CN and
-English); merged into CATALOG after EVENT_TEXTS, so "event.usage" here is the one shown."""
+English); merged into CATALOG."""
 
 from __future__ import annotations
 

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 EVENT_TEXTS: dict[str, dict[str, str]] = {
-    "event.usage": {
-        "zh": "用法：/event 标题 | 2023-07-25 19:30 | 地点 | 名额 50（地点、名额可省略）",
-        "en": "Usage: /event Title | 2023-07-25 19:30 | Place | capacity 50 "
-        "(place and capacity optional)",
-    },
     "event.bad_time": {
         "zh": "看不懂时间「{value}」，请写成 2023-07-25 19:30。",
         "en": "I cannot read the time “{value}”; write it like 2023-07-25 19:30.",

@@ -226,7 +226,7 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
 
 
 CATALOG.update(EVENT_TEXTS)
-CATALOG.update(EVENT_FORM_TEXTS)  # after EVENT_TEXTS: its "event.usage" shows the optional fields
+CATALOG.update(EVENT_FORM_TEXTS)
 CATALOG.update(SCHEDULE_TEXTS)
 
 

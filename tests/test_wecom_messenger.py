@@ -127,7 +127,8 @@ async def test_a_residents_group_with_a_robot_gets_webhook_messages_with_mention
 
     [sent] = fake.robot_messages
     assert sent.content["mentioned_list"] == ["zhangmin"]
-    assert sent.text.endswith("[✅ 确认接单 / 🚫 无效]")  # groups get no buttons: they are named
+    # Robots and app chats show no buttons; naming them would invite presses that cannot be made.
+    assert sent.text == "张敏 请看工单 #1"
     assert not fake.chat_messages
 
 
