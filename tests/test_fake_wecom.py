@@ -27,6 +27,7 @@ from wechatpy.work.messages import (
 from bot.fake_wecom import FakeWeCom
 from bot.wecom_crypto import CallbackCrypto, CallbackParams, CallbackRejected
 from handlers.clock import FakeClock
+from tests.wecom_support import corp_with_members
 
 START = datetime(2024, 5, 20, 8, 0, tzinfo=UTC)
 JSON = dict[str, Any]
@@ -39,10 +40,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def fake(clock: FakeClock) -> AsyncIterator[FakeWeCom]:
-    async with FakeWeCom(clock=clock) as fake:
-        fake.add_member("zhangmin", "张敏")
-        fake.add_member("liwei", "李伟")
-        fake.add_app_chat("wrStaff01", ["zhangmin", "liwei"])
+    async with corp_with_members(clock) as fake:
         yield fake
 
 

@@ -22,6 +22,7 @@ from bot.wecom_api import (
 )
 from handlers.actions import Rejected, RetryLater, Unreachable
 from handlers.clock import FakeClock
+from tests.wecom_support import corp_with_members
 
 START = datetime(2024, 5, 20, 8, 0, tzinfo=UTC)
 
@@ -33,10 +34,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def fake(clock: FakeClock) -> AsyncIterator[FakeWeCom]:
-    async with FakeWeCom(clock=clock) as fake:
-        fake.add_member("zhangmin", "张敏")
-        fake.add_member("liwei", "李伟")
-        fake.add_app_chat("wrStaff01", ["zhangmin", "liwei"])
+    async with corp_with_members(clock) as fake:
         yield fake
 
 
