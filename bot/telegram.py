@@ -185,8 +185,7 @@ async def download_small_media(
             log.warning("could not download a photo (%s); keeping its file id", error)
             kept.append(attachment)
             continue
-        sha256, path = store.put(data, suffix=".jpg")
-        kept.append(replace(attachment, sha256=sha256, media_path=str(path), size_bytes=len(data)))
+        kept.append(store.keep(attachment, data))
     return replace(message, attachments=tuple(kept))
 
 

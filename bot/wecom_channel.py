@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -33,7 +32,7 @@ from bot.wecom_messenger import STORED_PREFIX, WeComMessenger
 from handlers.actions import DeliveryError
 from handlers.clock import Clock
 from handlers.dispatch import handle_incoming, handle_press
-from handlers.messages import AttachmentKind, Incoming
+from handlers.messages import Attachment, AttachmentKind, Incoming
 from handlers.runtime import Runtime
 from storage.inbound import claim_inbound_message
 
@@ -41,7 +40,6 @@ log = logging.getLogger(__name__)
 
 AES_BLOCK_BITS = 256  # WeCom pads to 32-byte blocks (PKCS#7 with k = 32)
 DELIVERY_PREFIX = "delivery:"
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -83,7 +81,7 @@ class WeComChannel:
             clock=clock,
         )
         self.messenger = WeComMessenger(
-            self.api, clock, robot_keys=options.robot_keys, stored_media=self._stored_bytes
+            self.api, clock, robot_keys=options.robot_keys, stored_media=self._media.read
         )
         self._http = httpx.AsyncClient(timeout=10.0)
         self._runtime: Runtime | None = None
@@ -193,11 +191,10 @@ class WeComChannel:
             kept.append(self._stored(attachment, media.content))
         return replace(message, attachments=tuple(kept))
 
-    def _stored(self, attachment: Any, content: bytes) -> Any:
+    def _stored(self, attachment: Attachment, content: bytes) -> Attachment:
         if len(content) > self._media_max_bytes:
             return replace(attachment, size_bytes=len(content))
-        sha256, path = self._media.put(content, suffix=".jpg")
-        return replace(attachment, sha256=sha256, media_path=str(path), size_bytes=len(content))
+        return self._media.keep(attachment, content)
 
     # ------------------------------------------------------------ the AI bot's callbacks
 
@@ -234,13 +231,6 @@ class WeComChannel:
             file_id = f"{STORED_PREFIX}{stored.sha256}" if stored.sha256 else url[:512]
             kept.append(replace(stored, file_id=file_id))
         return replace(message, attachments=tuple(kept))
-
-    def _stored_bytes(self, sha256: str) -> bytes | None:
-        """A file of the media store by its sha256 (whatever its suffix), or None."""
-        if not _SHA256.fullmatch(sha256):
-            return None
-        found = sorted((self._media.root / sha256[:2]).glob(f"{sha256}*"))
-        return found[0].read_bytes() if found else None
 
     def _decrypt_ai_bot_file(self, encrypted: bytes) -> bytes:
         key_text = self.options.ai_bot_encoding_aes_key or self.options.encoding_aes_key

@@ -22,6 +22,11 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def private_chat_id(platform: str, user_id: str) -> str:
+    """A person's private chat with the bot, namespaced: "tg:5000001", "wecom:zhangmin"."""
+    return f"{platform}:{user_id}"
+
+
 def is_group_chat(chat_id: str) -> bool:
     """Telegram groups have negative ids ("tg:-100…"); WeCom group chats start with "wr"."""
     platform, _, native = chat_id.partition(":")

@@ -17,7 +17,15 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.actions import Button, ButtonPress, Document, Mention, Outgoing, is_group_chat
+from handlers.actions import (
+    Button,
+    ButtonPress,
+    Document,
+    Mention,
+    Outgoing,
+    is_group_chat,
+    private_chat_id,
+)
 from handlers.community import CommunityConfig, Role
 from handlers.event_calendar import MIME_TYPE as CALENDAR_MIME_TYPE
 from handlers.event_calendar import calendar_file_name, event_calendar
@@ -358,7 +366,7 @@ async def _join(
     if joined.changed and joined.status is RsvpStatus.GOING:
         private = normalise_language(language or community.community.language)
         note = Outgoing(
-            chat_id=f"{press.platform}:{press.sender.user_id}",
+            chat_id=private_chat_id(press.platform, press.sender.user_id),
             text=text(
                 "event.join_confirmed",
                 private,
@@ -415,7 +423,7 @@ async def _send_calendar(
     language = normalise_language(press.sender.language or community.community.language)
     calendar = event_calendar(community, event, now=runtime.clock.now())
     message = Outgoing(
-        chat_id=f"{press.platform}:{press.sender.user_id}",
+        chat_id=private_chat_id(press.platform, press.sender.user_id),
         text=text("event.ics_caption", language, title=event.title),
         document=Document(
             file_name=calendar_file_name(event), content=calendar, mime_type=CALENDAR_MIME_TYPE
@@ -447,7 +455,7 @@ async def tell_people(
     for person, account in people:
         language = normalise_language(person.language or group_language)
         message = Outgoing(
-            chat_id=f"{account.platform}:{account.platform_user_id}",
+            chat_id=private_chat_id(account.platform, account.platform_user_id),
             text=notice(language),
             buttons=(calendar_buttons(event, language),) if with_calendar else (),
             fallback_chat_id=group or group_on(event, account.platform),

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.actions import Button, MediaRef, Mention, Outgoing
+from handlers.actions import Button, MediaRef, Mention, Outgoing, private_chat_id
 from handlers.community import CommunityConfig, Role
 from handlers.geo import wgs84
 from handlers.grouping import PIECE_WINDOW, merge_pieces
@@ -205,7 +205,7 @@ async def ping_worker(
     line = summary(community, ticket, language)
     media = await media_of(session, ticket)
     ping = Outgoing(
-        chat_id=f"{platform}:{user_id}",
+        chat_id=private_chat_id(platform, user_id),
         text=text(
             "ping.worker",
             language,
@@ -222,7 +222,7 @@ async def ping_worker(
         mentions=(Mention(user_id=user_id, name=name),),
     )
     await queue(runtime, session, ping, ticket_id=ticket.id)
-    await send_media(runtime, session, ticket, f"{platform}:{user_id}", media[1:])
+    await send_media(runtime, session, ticket, private_chat_id(platform, user_id), media[1:])
 
 
 async def send_media(
@@ -495,7 +495,9 @@ async def _forward_media_to_handlers(
     for worker in community.workers_of(ticket.grid_id):
         user_id = account_of(worker, ticket.source_platform)
         if user_id is not None:
-            await send_media(runtime, session, ticket, f"{ticket.source_platform}:{user_id}", media)
+            await send_media(
+                runtime, session, ticket, private_chat_id(ticket.source_platform, user_id), media
+            )
 
 
 # --- questions the bot asked: confirm a report, give a place ---

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.actions import Outgoing
+from handlers.actions import Outgoing, private_chat_id
 from handlers.community import CommunityConfig, Role
 from handlers.runtime import Runtime, account_of, language_of, queue, staff_chat_id
 from handlers.texts import text
@@ -59,7 +59,7 @@ async def _notify(
     for user_id in secretary_accounts(community, ticket.source_platform):
         language = await language_of(session, ticket.source_platform, user_id, default)
         notice = escalation_text(community, ticket, stage, handler, now, language)
-        private = Outgoing(chat_id=f"{ticket.source_platform}:{user_id}", text=notice)
+        private = Outgoing(chat_id=private_chat_id(ticket.source_platform, user_id), text=notice)
         await queue(runtime, session, private, ticket_id=ticket.id)
 
 

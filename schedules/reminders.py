@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.actions import Outgoing
+from handlers.actions import Outgoing, private_chat_id
 from handlers.community import CommunityConfig
 from handlers.events import community_of_event, place_text, refresh_invitations, when_text
 from handlers.recurrence import occurrences_between
@@ -179,7 +179,7 @@ async def _targets(
     )
     people = await people_with_accounts(session, person_ids=[r.person_id for r in going])
     for person, account in people:
-        chat_id = f"{account.platform}:{account.platform_user_id}"
+        chat_id = private_chat_id(account.platform, account.platform_user_id)
         targets.append((chat_id, person.language or group_language))
     return targets
 
