@@ -12,7 +12,7 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.media import MediaStore
 from bot.telegram import (
@@ -20,6 +20,12 @@ from bot.telegram import (
     download_small_media,
     translate_message,
     translate_press,
+)
+from bot.telegram_intake import (
+    TelegramPoller,
+    TelegramWebhookServer,
+    UpdateHandling,
+    is_transient,
 )
 from bot.wecom_channel import WeComChannel, WeComOptions
 from handlers.actions import Messenger
@@ -74,6 +80,8 @@ class BotService:
     application: Application | None = None  # type: ignore[type-arg]
     bot_username: str = ""  # "" when not serving Telegram
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _receiving: asyncio.Task[None] | None = None
+    _webhook_server: TelegramWebhookServer | None = None
     _scheduler: AsyncIOScheduler | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _handled: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -120,7 +128,6 @@ class BotService:
         if self.wecom_channel is not None:
             await self.wecom_channel.start(self.runtime)
         if self.application is not None:
-            await self.application.start()
             await self._start_receiving()
         if self.run_sender:
             self._tasks = [
@@ -137,12 +144,10 @@ class BotService:
 
     async def stop(self) -> None:
         """Stop receiving, let the sender finish its step, close connections."""
-        updater = self.application.updater if self.application is not None else None
-        if updater is not None and updater.running:
-            await updater.stop()
+        self._stop.set()
+        await self._stop_receiving()
         if self.wecom_channel is not None:
             await self.wecom_channel.server.stop()  # callbacks already answered are handled
-        self._stop.set()
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         for task in self._tasks:
@@ -151,8 +156,6 @@ class BotService:
         if self.wecom_channel is not None:
             await self.wecom_channel.stop()
         if self.application is not None:
-            if self.application.running:
-                await self.application.stop()
             await self.application.shutdown()
         await self.engine.dispose()
 
@@ -160,8 +163,6 @@ class BotService:
         """Build and initialise PTB's application (getMe); returns the Telegram messenger."""
         os.environ.setdefault("PTB_TIMEDELTA", "1")  # PTB 22's opt-in: durations as timedelta
         self.application = self._build_application(options)
-        self.application.add_handler(TypeHandler(Update, self._on_update))
-        self.application.add_error_handler(self._on_error)
         await self.application.initialize()
         self.bot_username = self.application.bot.username
         self.messenger = TelegramMessenger(self.application.bot)
@@ -174,38 +175,60 @@ class BotService:
             .token(options.token)
             .base_url(options.base_url)
             .base_file_url(options.base_file_url)
+            .updater(None)  # bot.telegram_intake receives: it confirms only what was handled
         )
         return builder.build()
 
     async def _start_receiving(self) -> None:
+        """Set the webhook and serve it, or poll; either way updates are confirmed once handled."""
         assert self.application is not None and self.telegram is not None
-        updater = self.application.updater
-        assert updater is not None
-        options = self.telegram
+        bot, options = self.application.bot, self.telegram
+        handling = UpdateHandling(self._on_update, self._stop)
         if options.webhook_url:
-            await updater.start_webhook(
+            assert options.webhook_secret is not None
+            self._webhook_server = TelegramWebhookServer(
+                bot,
+                handling,
                 listen=options.webhook_listen,
                 port=options.webhook_port,
-                url_path="telegram",
-                webhook_url=options.webhook_url,
+                secret=options.webhook_secret,
+            )
+            await self._webhook_server.start()
+            await bot.set_webhook(
+                url=options.webhook_url,
                 secret_token=options.webhook_secret,
                 allowed_updates=Update.ALL_TYPES,
             )
-        else:
-            await updater.start_polling(
-                poll_interval=0.0,
-                timeout=int(options.poll_timeout),
-                allowed_updates=Update.ALL_TYPES,
-            )
+            return
+        await bot.delete_webhook()
+        poller = TelegramPoller(
+            bot, handling, timeout=int(options.poll_timeout), allowed_updates=Update.ALL_TYPES
+        )
+        self._receiving = asyncio.create_task(poller.run())
 
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _stop_receiving(self) -> None:
+        """Stop fetching; what is being handled finishes, the rest Telegram delivers again."""
+        if self._receiving is not None:
+            await self._receiving
+            self._receiving = None
+        if self._webhook_server is not None:
+            await self._webhook_server.stop()
+            self._webhook_server = None
+
+    async def _on_update(self, update: Update) -> None:
         """Translate one update and hand it to the neutral handlers."""
         try:
             await self._dispatch(update)
-        finally:
-            async with self._handled:
-                self.updates_handled += 1
-                self._handled.notify_all()
+        except Exception as error:
+            if not is_transient(error):  # a transient failure is handled again, counted then
+                await self._count_handled()
+            raise
+        await self._count_handled()
+
+    async def _count_handled(self) -> None:
+        async with self._handled:
+            self.updates_handled += 1
+            self._handled.notify_all()
 
     async def _dispatch(self, update: Update) -> None:
         if update.callback_query is not None:
@@ -238,16 +261,6 @@ class BotService:
         joined = member.new_chat_member.status in {"member", "administrator"}
         if joined and chat.type in {"group", "supergroup"}:
             await notice_unknown_chat(self.runtime, f"tg:{chat.id}", chat.title or "", "tg")
-
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log a failed update without its content or any secret; keep running."""
-        error = context.error
-        log.error(
-            "update handling failed: %s: %s",
-            type(error).__name__,
-            error,
-            exc_info=(type(error), error, error.__traceback__) if error else None,
-        )
 
     async def _sweep_forever(self) -> None:
         while not self._stop.is_set():
