@@ -139,6 +139,7 @@ class OutboxSender:
 
     async def run(self, stop: asyncio.Event, idle_seconds: float = 0.5) -> None:
         """Drain until `stop` is set, sleeping until the next due row or `idle_seconds`."""
+        await self._release_own_leases()
         while not stop.is_set():
             self._wake.clear()
             claimed = 0
@@ -181,6 +182,18 @@ class OutboxSender:
             rows = [_Row.of(row) for row in claimed]
             await session.commit()
         return rows
+
+    async def _release_own_leases(self) -> None:
+        """Rows this owner leased before a crash go now, not when the lease runs out."""
+        try:
+            async with self._sessions() as session:
+                released = await outbox.release_leases(session, owner=self.owner)
+                await session.commit()
+        except Exception as error:  # the drain loop retries the rows after the lease anyway
+            logger.error("releasing old leases failed: %s", type(error).__name__)
+            return
+        if released:
+            logger.warning("%d outbox rows leased before a restart are due again", released)
 
     async def _next_delay(self, idle_seconds: float, claimed: int) -> float:
         try:

@@ -142,6 +142,17 @@ async def _require(session: AsyncSession, message_id: int) -> OutboxMessage:
     return message
 
 
+async def release_leases(session: AsyncSession, *, owner: str) -> int:
+    """Free the rows `owner` leased before it died: at restart they are due again at once."""
+    leased = await session.exec(select(OutboxMessage).where(OutboxMessage.lease_owner == owner))
+    rows = list(leased)
+    for message in rows:
+        _release(message)
+        session.add(message)
+    await session.flush()
+    return len(rows)
+
+
 def _release(message: OutboxMessage) -> None:
     message.lease_owner = None
     message.lease_until = None

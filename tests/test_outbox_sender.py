@@ -551,6 +551,33 @@ async def test_rows_of_a_sender_that_died_are_sent_once_after_the_lease_expires(
     }
 
 
+async def test_a_restarted_sender_sends_what_it_had_leased_before_it_died_at_once(
+    session_factory: SessionFactory, messenger: RecordingMessenger, clock: FakeClock
+) -> None:
+    messages = _texts(PRIVATE, "p", 3) + _texts(GROUP, "g", 3)
+    await _queue(session_factory, clock, *messages)
+    hanging = HangingMessenger(clock)
+    before_crash = OutboxSender(session_factory, {"tg": hanging}, clock, LIMITS, owner="bot-1")
+    crashed = asyncio.create_task(before_crash.drain_once())
+    async with asyncio.timeout(RUN_TIMEOUT_SECONDS):
+        await hanging.two_in_flight.wait()
+    crashed.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await crashed
+
+    other = OutboxSender(session_factory, {"tg": messenger}, clock, LIMITS, owner="bot-2")
+    after_restart = OutboxSender(session_factory, {"tg": messenger}, clock, LIMITS, owner="bot-1")
+    stop = asyncio.Event()
+    stop.set()  # run() releases the old leases, then stops at once
+    await after_restart.run(stop)
+    start = clock.monotonic()
+    assert (await other.drain_once()).claimed == 6  # due now, not 60 s later
+    await _drain_until_done(other, session_factory, clock)
+    assert clock.monotonic() - start < 5  # only the 1-per-second pacing of the private chat
+    assert messenger.texts(PRIVATE) == ["p0", "p1", "p2"]
+    assert messenger.texts(GROUP) == ["g0", "g1", "g2"]
+
+
 @dataclass
 class SlowMessenger(RecordingMessenger):
     """Each send takes `seconds` of virtual time."""
