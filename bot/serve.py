@@ -65,6 +65,7 @@ def build_service(settings: Settings, communities: Sequence[CommunityConfig]) ->
         database_url=settings.database_url,
         media_dir=Path(settings.media_dir),
         media_max_bytes=settings.media_max_bytes,
+        sender_owner=settings.bot_instance,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,9 @@ class Settings(BaseSettings):
 
     # Logging
     log_level: str = "INFO"
+
+    # Instances: each running bot sharing one database needs its own name (outbox leases)
+    bot_instance: str = Field(default_factory=socket.gethostname, min_length=1, max_length=100)
 
     # WeCom (企业微信)
     wecom_corp_id: str | None = None
