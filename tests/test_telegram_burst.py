@@ -7,7 +7,6 @@ happen, every ping must arrive and every report must be acknowledged in its grou
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from collections import Counter
@@ -15,68 +14,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlmodel import select
 
 from bot.simulation import RIDER, RIDER_2, telegram_world
+from bot.workload import distinct_reports, write_community_copies
 from handlers.community import CommunityConfig, load_communities
 from storage.models import Ticket, TicketStatus
-from tests.conftest import PARSER_SCORES, SAMPLE_COMMUNITY
+from tests.conftest import PARSER_SCORES
 
 GROUPS = 5
 REPORTS_PER_GROUP = 60
-TEMPLATES = (
-    "{place}的路灯坏了，晚上黑漆漆的，麻烦修一下",
-    "{place}的垃圾堆了两天没人收，臭得很",
-    "{place}门口有辆货车乱停，把路堵死了",
-    "{place}半夜还有人在装修打电钻，吵得睡不着",
-    "{place}的草坪被人挖了种菜，麻烦管一下",
-    "{place}的广告牌松了，风一吹就晃，下面有人，很危险",
-)
 
 
 def community_copies(tmp_path: Path) -> list[CommunityConfig]:
     """Five copies of the sample community, each with its own group, staff and workers."""
-    sample = yaml.safe_load(SAMPLE_COMMUNITY.read_text(encoding="utf-8"))
-    paths = []
-    for index in range(GROUPS):
-        copy = yaml.safe_load(yaml.safe_dump(sample))
-        copy["community"]["id"] = f"burst{index}"
-        copy["chats"] = [
-            {
-                "id": f"tg:-10020000000{index}",
-                "title": f"第{index + 1}社区骑手群",
-                "kind": "residents",
-            },
-            {"id": f"tg:-10029000000{index}", "title": f"第{index + 1}社区工作群", "kind": "staff"},
-        ]
-        for offset, person in enumerate(copy["staff"]):
-            person["telegram_id"] = 5100000 + index * 100 + offset
-            person["wecom_userid"] = f"staff{index}_{offset}"
-        workers = [w for grid in copy["grids"] for w in grid["workers"]]
-        for offset, worker in enumerate(workers):
-            worker["telegram_id"] = 6100000 + index * 100 + offset
-            worker["wecom_userid"] = f"worker{index}_{offset}"
-        path = tmp_path / f"community{index}.yaml"
-        path.write_text(yaml.safe_dump(copy, allow_unicode=True), encoding="utf-8")
-        paths.append(path)
+    paths = write_community_copies(tmp_path, GROUPS)
     return load_communities([str(p) for p in paths])
-
-
-def distinct_reports(community: CommunityConfig) -> list[str]:
-    """Reports with distinct (place, problem) pairs, so none is a duplicate of another."""
-    places = [f"{n}栋" for grid in community.grids for n in grid.buildings]
-    places += [
-        landmark
-        for grid in community.grids
-        for landmark in grid.landmarks
-        if not landmark.isascii()
-    ]
-    pairs = itertools.product(TEMPLATES, places)
-    return [
-        template.format(place=place)
-        for template, place in itertools.islice(pairs, REPORTS_PER_GROUP)
-    ]
 
 
 def lower_bound_seconds(sent: list[dict[str, Any]]) -> float:
@@ -93,7 +46,7 @@ async def test_a_burst_of_300_reports_over_5_groups(database_url: str, tmp_path:
     communities = community_copies(tmp_path)
     async with telegram_world(communities, database_url, tmp_path / "media") as world:
         start = world.clock.monotonic()
-        batches = [distinct_reports(c) for c in communities]
+        batches = [distinct_reports(c, REPORTS_PER_GROUP) for c in communities]
         groups = [int(c.chats[0].id.removeprefix("tg:")) for c in communities]
         for round_texts in zip(*batches, strict=True):
             for group, text in zip(groups, round_texts, strict=True):
