@@ -68,13 +68,12 @@ def write_community_copies(directory: Path, count: int) -> list[Path]:
 
 def distinct_reports(community: CommunityConfig, count: int | None = None) -> list[str]:
     """`count` (default all) reports of distinct (place, problem): none duplicates another."""
-    places = [f"{n}栋" for grid in community.grids for n in grid.buildings]
-    places += [
-        landmark
+    by_grid = [
+        [f"{n}栋" for n in grid.buildings] + [m for m in grid.landmarks if not m.isascii()]
         for grid in community.grids
-        for landmark in grid.landmarks
-        if not landmark.isascii()
     ]
+    # Grid by grid in turn, so consecutive reports reach different workers.
+    places = [p for row in itertools.zip_longest(*by_grid) for p in row if p is not None]
     pairs = list(itertools.islice(itertools.product(TEMPLATES, places), count))
     if count is not None and len(pairs) < count:
         raise ValueError(f"the sample community has only {len(pairs)} distinct reports")
