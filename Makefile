@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench score clean
+.PHONY: run test lint bench chaos score clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,10 @@ score: $(STAMP)
 	$(BIN)/python -m bot score examples/corpus/result.json --labels examples/corpus/labels.json --community examples/community.yaml
 
 bench: $(STAMP)
-	$(BIN)/python bench/parser_throughput.py
+	$(BIN)/python bench/run_all.py
+
+chaos: $(STAMP)
+	$(BIN)/python bench/chaos.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache  # ./data (database, media) is kept

@@ -40,3 +40,20 @@ def format_table(rows: Sequence[Row]) -> str:
     lines = [f"| {' | '.join(header)} |", f"|{'|'.join('---' for _ in header)}|"]
     lines += [f"| {r.bench} | {r.measure} | {r.value} | {r.note} |" for r in rows]
     return "\n".join(lines)
+
+
+async def fresh_postgres_database(name: str) -> str:
+    """The URL of an empty PostgreSQL database `name` (dropped and created again)."""
+    from sqlalchemy.engine import make_url
+
+    from storage.database import create_engine
+
+    admin = create_engine(POSTGRES_URL)
+    try:
+        async with admin.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await autocommit.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.dispose()
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)

@@ -13,24 +13,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import ROOT, Row, format_table, percentile
+from sqlmodel import select
 
-from sqlmodel import select  # noqa: E402
-
-from handlers.clock import FakeClock  # noqa: E402
-from handlers.community import load_community  # noqa: E402
-from handlers.runtime import Runtime  # noqa: E402
-from schedules.reminders import send_due_reminders  # noqa: E402
-from storage.database import create_engine, create_session_factory, upgrade_database  # noqa: E402
-from storage.events import create_event  # noqa: E402
-from storage.models import ReminderSent  # noqa: E402
+from handlers.clock import FakeClock
+from handlers.community import load_community
+from handlers.runtime import Runtime
+from schedules.reminders import send_due_reminders
+from storage.database import create_engine, create_session_factory, upgrade_database
+from storage.events import create_event
+from storage.models import ReminderSent
 
 PASS_SECONDS = 60
 OFFSET_MINUTES = 60
@@ -63,13 +60,23 @@ def runtime_for(url: str, clock: FakeClock) -> tuple[Runtime, object]:
     ), engine
 
 
-async def main() -> None:
-    options = argparse.ArgumentParser(description=__doc__)
-    options.add_argument("--reminders", type=int, default=10_000)
-    options.add_argument("--hours", type=float, default=2.0, help="how far ahead they are due")
-    options.add_argument("--database-url", default=None)
-    args = options.parse_args()
-    url = args.database_url or f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db"
+@dataclass
+class Figures:
+    """What one reminders run measured."""
+
+    url: str
+    reminders: int
+    hours: float
+    seeded: float
+    reload_seconds: float
+    pass_seconds: list[float]
+    fired: int
+    lateness: list[float]
+
+
+async def measure(reminders: int, hours: float, url: str) -> Figures:
+    """Seed `reminders` reminders due over `hours`, restart, and run the passes."""
+    args = argparse.Namespace(reminders=reminders, hours=hours)
     await upgrade_database(url)
     clock = FakeClock()
     runtime, engine = runtime_for(url, clock)
@@ -101,21 +108,49 @@ async def main() -> None:
         virtual = (claim.sent_at - due).total_seconds()
         pass_at = (claim.sent_at - origin).total_seconds()
         lateness.append(virtual + pass_runtime.get(pass_at, reload_seconds))
-    lateness.sort()
-    p99 = lateness[int(len(lateness) * 0.99) - 1] if lateness else 0.0
-    print(
-        f"reminders benchmark ({url.split('://')[0]}, {args.reminders} reminders due over "
-        f"{args.hours:g} h, a pass every {PASS_SECONDS} s)"
+    return Figures(
+        url,
+        reminders,
+        hours,
+        seeded,
+        reload_seconds,
+        list(pass_runtime.values()),
+        len(claims),
+        lateness,
     )
-    print(f"  seeding                   : {seeded:8.2f} s")
-    print(f"  restart reload (1st pass) : {reload_seconds * 1000:8.0f} ms")
-    print(
-        f"  pass run time  median/max : {statistics.median(pass_runtime.values()) * 1000:8.0f}"
-        f" / {max(pass_runtime.values()) * 1000:.0f} ms"
-    )
-    print(f"  fired                     : {len(claims):8d} of {args.reminders}")
-    print(f"  lateness median / p99     : {statistics.median(lateness):8.1f} / {p99:.1f} s")
+
+
+def rows(reminders: int = 10_000, hours: float = 2.0, url: str | None = None) -> list[Row]:
+    """The reminders figures as table rows."""
+    url = url or f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db"
+    f = asyncio.run(measure(reminders, hours, url))
+    setting = f"{f.reminders} reminders due over {f.hours:g} h, a pass every {PASS_SECONDS} s"
+    return [
+        Row("reminders", "restart reload (1st pass) ms", f"{f.reload_seconds * 1000:.0f}", setting),
+        Row(
+            "reminders",
+            "pass run time median / max ms",
+            f"{statistics.median(f.pass_seconds) * 1000:.0f} / {max(f.pass_seconds) * 1000:.0f}",
+            url.split("://")[0],
+        ),
+        Row("reminders", "fired / due", f"{f.fired} / {f.reminders}", "each once (claims)"),
+        Row(
+            "reminders",
+            "lateness median / p99 s",
+            f"{percentile(f.lateness, 0.5):.1f} / {percentile(f.lateness, 0.99):.1f}",
+            "virtual wait for the pass + the pass's real run time",
+        ),
+    ]
+
+
+def main() -> None:
+    options = argparse.ArgumentParser(description=__doc__)
+    options.add_argument("--reminders", type=int, default=10_000)
+    options.add_argument("--hours", type=float, default=2.0, help="how far ahead they are due")
+    options.add_argument("--database-url", default=None)
+    args = options.parse_args()
+    print(format_table(rows(args.reminders, args.hours, args.database_url)))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

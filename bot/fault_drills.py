@@ -10,6 +10,7 @@ only if it was in flight at a kill. Used by `make chaos` (bench/chaos.py) and, s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import re
@@ -77,19 +78,43 @@ class DrillCounts:
         )
 
 
+def bot_environment(
+    fake: FakeTelegram, database_url: str, community_paths: Sequence[Path], workdir: Path
+) -> dict[str, str]:
+    """The settings a user would give `python -m bot run`, pointing it at the fake."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "WECOM_", "DATABASE_", "COMMUNITY_"))
+    }
+    environment.update(
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_API_BASE_URL=fake.root_url,
+        DATABASE_URL=database_url,
+        COMMUNITY_CONFIG=",".join(str(p) for p in community_paths),
+        MEDIA_DIR=str(workdir / "media"),
+        LOG_LEVEL="WARNING",
+        BOT_INSTANCE="drill",
+    )
+    return environment
+
+
 class BotProcess:
     """`python -m bot run` in a child process, configured through its environment."""
 
-    def __init__(self, environment: dict[str, str], workdir: Path) -> None:
+    def __init__(
+        self, environment: dict[str, str], workdir: Path, command: Sequence[str] = ()
+    ) -> None:
         self._environment = environment
         self._workdir = workdir
+        self._command = list(command) or [sys.executable, "-m", "bot", "run"]
         self._process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
     def start(self) -> None:
         log = (self._workdir / f"bot-{self.starts}.log").open("wb")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
+            self._command,
             env=self._environment,
             cwd=self._workdir,
             stdout=log,
@@ -120,6 +145,12 @@ class BotProcess:
     def pid(self) -> int:
         assert self._process is not None
         return self._process.pid
+
+    def memory_kib(self) -> dict[str, int]:
+        """The process's resident set now (VmRSS) and at its peak (VmHWM), in KiB (Linux)."""
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        return {name: int(fields[name].split()[0]) for name in ("VmRSS", "VmHWM")}
 
     def exited(self) -> int | None:
         return self._process.poll() if self._process else None
@@ -160,7 +191,9 @@ class Drill:
         started = time.monotonic()
         async with FakeTelegram() as self.fake:
             populate(self.fake, self.configs)
-            self.process = BotProcess(self._environment(paths), self.workdir)
+            self.process = BotProcess(
+                bot_environment(self.fake, self.database_url, paths, self.workdir), self.workdir
+            )
             self.process.start()
             try:
                 burst = asyncio.create_task(self._burst())
@@ -174,23 +207,6 @@ class Drill:
         self.counts.restarts = self.process.starts - 1
         self.counts.seconds = time.monotonic() - started
         return self.counts
-
-    def _environment(self, paths: Sequence[Path]) -> dict[str, str]:
-        environment = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("TELEGRAM_", "WECOM_", "DATABASE_", "COMMUNITY_"))
-        }
-        environment.update(
-            TELEGRAM_BOT_TOKEN=self.fake.token,
-            TELEGRAM_API_BASE_URL=self.fake.root_url,
-            DATABASE_URL=self.database_url,
-            COMMUNITY_CONFIG=",".join(str(p) for p in paths),
-            MEDIA_DIR=str(self.workdir / "media"),
-            LOG_LEVEL="WARNING",
-            BOT_INSTANCE="drill",
-        )
-        return environment
 
     async def _burst(self) -> None:
         """Riders post the reports of every community, interleaved, at the drill's rate."""
@@ -206,6 +222,27 @@ class Drill:
 
     async def sleep_random(self, low: float, high: float) -> None:
         await asyncio.sleep(self.random.uniform(low, high))
+
+    async def wait_for_tickets(self, *, at_least: int) -> None:
+        """Until the bot has stored `at_least` tickets: it is mid-burst, connected, busy."""
+        engine = create_engine(self.database_url)
+        try:
+            while True:
+                with contextlib.suppress(Exception):  # no tables before the bot migrated
+                    async with engine.connect() as connection:
+                        stored = await connection.scalar(select(func.count()).select_from(Ticket))
+                    if (stored or 0) >= at_least:
+                        return
+                await asyncio.sleep(0.1)
+        finally:
+            await engine.dispose()
+
+    def retries_logged(self) -> int:
+        """Log lines where the bot met a failure and retried (the disruption was felt)."""
+        markers = ("will be retried", "drain failed", "failed:")
+        return sum(
+            1 for line in self.process.logs().splitlines() if any(m in line for m in markers)
+        )
 
     async def _wait_until_done(self) -> None:
         """Until every report has a ticket and the outbox is empty, or the deadline passes."""
@@ -279,13 +316,17 @@ def sigkill_during_burst(kills: int, *, low: float = 1.0, high: float = 4.0) -> 
     return disrupt
 
 
-def database_outage(outage: Callable[[], Awaitable[None]], *, after: float = 2.0) -> Disruption:
-    """Run `outage` (restart PostgreSQL, or cut every connection) once, mid-burst."""
+def database_outage(
+    outage: Callable[[], Awaitable[None]], *, times: int = 1, apart: float = 0.5
+) -> Disruption:
+    """Run `outage` (restart PostgreSQL, or cut every connection) mid-burst, `times` times."""
 
     async def disrupt(drill: Drill) -> None:
-        await asyncio.sleep(after)
-        await outage()
-        drill.counts.disruptions += 1
+        await drill.wait_for_tickets(at_least=3)
+        for _ in range(times):
+            await outage()
+            drill.counts.disruptions += 1
+            await asyncio.sleep(apart)
 
     return disrupt
 

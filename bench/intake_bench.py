@@ -1,0 +1,279 @@
+"""Intake: 2,000 reports through the whole bot, side by side with a minimal PTB echo bot.
+
+Both run as child processes polling their own fresh fake Telegram, flood limits off on both
+sides, so the pipeline is measured and not Telegram's limits. Ours: update → parse → ticket
+stored → worker ping and group reply sent. Echo: one reply per message. Throughput: reports
+handled per second of a burst (2,000 queued at once, one in five with a photo). Latency: report
+to worker ping (echo: to its reply) on a paced stream of 10 reports a second, well below
+capacity, so it shows the path and not the queue. Memory: the bot's resident set idle after
+start, after the runs, and its peak.
+
+Run: `python bench/intake_bench.py [--reports N] [--databases sqlite,postgresql]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common import Row, format_table, fresh_postgres_database, percentile
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from bot.fake_telegram import FakeTelegram, FloodLimits
+from bot.fault_drills import BotProcess, bot_environment
+from bot.simulation import RIDER, RIDER_2, populate
+from bot.workload import distinct_reports, residents_group_id, write_community_copies
+from handlers.community import CommunityConfig, load_communities
+from storage.database import create_engine, create_session_factory
+from storage.models import OutboxMessage, OutboxStatus, Ticket
+
+BENCH = Path(__file__).resolve().parent
+COMMUNITIES = 10
+PHOTO_EVERY = 5
+PHOTO = b"\xff\xd8\xff\xe0" + os.urandom(30_000)
+PACED_PER_SECOND = 10
+SENDING = {"sendmessage", "sendphoto", "sendmediagroup", "sendvideo"}
+
+
+@dataclass
+class Measured:
+    """One bot's figures."""
+
+    throughput: float = 0.0
+    startup_seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    memory_kib: dict[str, int] = field(default_factory=dict)
+    idle_kib: int = 0
+
+
+@dataclass
+class Stream:
+    """Reports queued at the fake, with when each was sent and its text."""
+
+    fake: FakeTelegram
+    configs: Sequence[CommunityConfig]
+    sent_at: dict[tuple[int, int], float] = field(default_factory=dict)
+    text_of: dict[tuple[int, int], str] = field(default_factory=dict)
+    used: int = 0  # reports per community used so far (each text once)
+
+    async def send(self, per_community: int, per_second: float | None = None) -> None:
+        batches = [distinct_reports(c)[self.used : self.used + per_community] for c in self.configs]
+        self.used += per_community
+        for texts in zip(*batches, strict=True):
+            for index, text in enumerate(texts):
+                self._one(residents_group_id(index), text)
+                if per_second:
+                    await asyncio.sleep(1 / per_second)
+
+    def _one(self, group: int, text: str) -> None:
+        rider = RIDER if len(text) % 2 else RIDER_2
+        if len(self.sent_at) % PHOTO_EVERY == 0:
+            message = self.fake.user_sends(group, rider, photo=PHOTO, caption=text)
+        else:
+            message = self.fake.user_sends(group, rider, text)
+        key = (group, message["message_id"])
+        self.sent_at[key] = time.monotonic()
+        self.text_of[key] = text
+
+
+def bot_sends(fake: FakeTelegram) -> list[tuple[float, int, str]]:
+    """(time, chat, text or caption) of every message the bot got accepted."""
+    return [
+        (
+            call.at,
+            int(call.params.get("chat_id", 0)),
+            str(call.params.get("text") or call.params.get("caption") or ""),
+        )
+        for call in fake.calls
+        if call.method.lower() in SENDING and call.status == 200
+    ]
+
+
+async def until(done: Callable[[], Awaitable[bool]], seconds: float = 900) -> None:
+    deadline = time.monotonic() + seconds
+    while not await done():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the bot did not finish in time")
+        await asyncio.sleep(0.05)
+
+
+async def first_poll(fake: FakeTelegram) -> float:
+    """When the bot's first getUpdates arrived: it is up."""
+
+    async def polled() -> bool:
+        return any(c.method.lower() == "getupdates" for c in fake.calls)
+
+    await until(polled, seconds=60)
+    return next(c.at for c in fake.calls if c.method.lower() == "getupdates")
+
+
+class Ours:
+    """The real bot (`bench/intake_bot.py`): done when every report is a ticket, outbox empty."""
+
+    name = "ours"
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+
+    def command(self) -> list[str]:
+        return [sys.executable, str(BENCH / "intake_bot.py")]
+
+    async def __aenter__(self) -> Ours:
+        self.engine = create_engine(self.database_url)
+        self.sessions = create_session_factory(self.engine)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.engine.dispose()
+
+    async def done(self, stream: Stream) -> bool:
+        try:
+            async with self.sessions() as session:
+                tickets = await session.scalar(select(func.count()).select_from(Ticket))
+                pending = await session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
+                )
+        except Exception:  # tables appear once the bot has migrated
+            return False
+        return tickets == len(stream.sent_at) and pending == 0
+
+    async def latencies(self, stream: Stream, keys: Sequence[tuple[int, int]]) -> list[float]:
+        """Report to the first ping of its ticket to a worker."""
+        async with self.sessions() as session:
+            tickets = {
+                (int(t.source_chat_id.removeprefix("tg:")), int(t.source_message_id)): t.number
+                for t in await session.exec(select(Ticket))
+            }
+        sent = [(at, text) for at, chat, text in bot_sends(stream.fake) if chat > 0]
+        result = []
+        for key in keys:
+            number = re.compile(rf"#{tickets[key]}(?!\d)")
+            ping = min(at for at, text in sent if number.search(text))
+            result.append((ping - stream.sent_at[key]) * 1000)
+        return result
+
+
+class Echo:
+    """The minimal echo bot: done when every report got its reply."""
+
+    name = "echo"
+
+    def command(self) -> list[str]:
+        return [sys.executable, str(BENCH / "echo_bot.py")]
+
+    async def __aenter__(self) -> Echo:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+    async def done(self, stream: Stream) -> bool:
+        return len(bot_sends(stream.fake)) >= len(stream.sent_at)
+
+    async def latencies(self, stream: Stream, keys: Sequence[tuple[int, int]]) -> list[float]:
+        """Report to its echo."""
+        first_reply: dict[tuple[int, str], float] = {}
+        for at, chat, text in bot_sends(stream.fake):
+            first_reply.setdefault((chat, text), at)
+        return [
+            (first_reply[(key[0], stream.text_of[key])] - stream.sent_at[key]) * 1000
+            for key in keys
+        ]
+
+
+async def measure(bot: Ours | Echo, database_url: str, reports: int, workdir: Path) -> Measured:
+    """Start the bot idle, send the burst, then the paced stream; stop it."""
+    paths = write_community_copies(workdir / "communities", COMMUNITIES)
+    configs = load_communities([str(p) for p in paths])
+    figures = Measured()
+    async with FakeTelegram(limits=FloodLimits(enforce=False)) as fake, bot:
+        populate(fake, configs)
+        environment = bot_environment(fake, database_url, paths, workdir)
+        process = BotProcess(environment, workdir, bot.command())
+        started = time.monotonic()
+        process.start()
+        try:
+            figures.startup_seconds = await first_poll(fake) - started
+            await asyncio.sleep(1.0)
+            figures.idle_kib = process.memory_kib()["VmRSS"]
+            stream = Stream(fake, configs)
+            begin = time.monotonic()
+            await stream.send(reports // COMMUNITIES)
+            await until(lambda: bot.done(stream))
+            end = max(at for at, _, _ in bot_sends(fake))
+            figures.throughput = len(stream.sent_at) / (end - begin)
+            before = set(stream.sent_at)
+            await stream.send(10, per_second=PACED_PER_SECOND)
+            await until(lambda: bot.done(stream))
+            paced = [key for key in stream.sent_at if key not in before]
+            figures.latencies_ms = await bot.latencies(stream, paced)
+            figures.memory_kib = process.memory_kib()
+        finally:
+            await process.terminate()
+    return figures
+
+
+async def compare(database: str, reports: int) -> list[Row]:
+    with tempfile.TemporaryDirectory(prefix="intake-") as directory:
+        workdir = Path(directory)
+        if database == "sqlite":
+            url = f"sqlite+aiosqlite:///{workdir / 'ours' / 'bot.db'}"
+        else:
+            url = await fresh_postgres_database("bench_intake")
+        ours = await measure(Ours(url), url, reports, workdir / "ours")
+        echo = await measure(Echo(), url, reports, workdir / "echo")
+    return figures_rows(f"intake ({database})", reports, ours, echo)
+
+
+def p50_p99(values: Sequence[float]) -> str:
+    return f"{percentile(values, 0.5):.0f} / {percentile(values, 0.99):.0f}"
+
+
+def figures_rows(bench: str, reports: int, ours: Measured, echo: Measured) -> list[Row]:
+    """The table rows of one database's side-by-side run."""
+    mib = {name: kib / 1024 for name, kib in ours.memory_kib.items()}
+    burst = f"{reports} reports, 1 in {PHOTO_EVERY} with a photo, queued at once"
+    paced = f"{len(ours.latencies_ms)} reports at {PACED_PER_SECOND}/s"
+    return [
+        Row(bench, "ours, reports/s", f"{ours.throughput:.0f}", burst),
+        Row(bench, "echo bot, messages/s", f"{echo.throughput:.0f}", "same stream, PTB defaults"),
+        Row(bench, "ratio ours / echo", f"{ours.throughput / echo.throughput:.2f}", "same run"),
+        Row(bench, "report→ping p50 / p99 ms", p50_p99(ours.latencies_ms), paced),
+        Row(bench, "echo report→reply p50 / p99 ms", p50_p99(echo.latencies_ms), paced),
+        Row(
+            bench,
+            "bot RSS idle / after / peak MiB",
+            f"{ours.idle_kib / 1024:.0f} / {mib['VmRSS']:.0f} / {mib['VmHWM']:.0f}",
+            f"start-up {ours.startup_seconds:.1f} s; echo bot idle {echo.idle_kib / 1024:.0f} MiB",
+        ),
+    ]
+
+
+def rows(reports: int = 2000, databases: Sequence[str] = ("sqlite", "postgresql")) -> list[Row]:
+    result: list[Row] = []
+    for database in databases:
+        result += asyncio.run(compare(database, reports))
+    return result
+
+
+def main() -> None:
+    options = argparse.ArgumentParser(description=__doc__)
+    options.add_argument("--reports", type=int, default=2000)
+    options.add_argument("--databases", default="sqlite,postgresql")
+    args = options.parse_args()
+    print(format_table(rows(args.reports, args.databases.split(","))))
+
+
+if __name__ == "__main__":
+    main()
