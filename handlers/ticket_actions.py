@@ -34,6 +34,9 @@ from storage.models import Person, Ticket, TicketStatus
 from storage.tickets import lock_ticket
 
 MANAGERS = frozenset({Role.STAFF, Role.SECRETARY})
+# Choosing a grid, and closing: a resolved ticket is checked by staff before it is closed
+# (GB/T 30428's 核查 → 结案), so its handler cannot close their own work.
+MANAGER_ACTIONS = frozenset({"grid", "close"})
 TARGET_STATUS = {
     "ack": TicketStatus.ACKNOWLEDGED,
     "resolve": TicketStatus.RESOLVED,
@@ -141,11 +144,11 @@ async def _actor(session: AsyncSession, community: CommunityConfig, press: Butto
 
 
 def _may(actor: Actor, ticket: Ticket, action: str, community: CommunityConfig) -> bool:
-    """Staff and the secretary may do anything; the grid's workers their tickets' steps;
-    the reporter may reopen."""
+    """Staff and the secretary may do anything; the grid's workers their tickets' steps up to
+    resolving; the reporter may reopen."""
     if actor.role in MANAGERS:
         return True
-    if action == "grid":
+    if action in MANAGER_ACTIONS:
         return False
     if ticket.assignee_id == actor.person.id or _works_in_grid(actor, ticket, community):
         return True
@@ -211,8 +214,10 @@ async def _show_next_buttons(
     actor: Actor,
     chat_id: str,
 ) -> None:
-    """Give the presser the buttons for the ticket's new state."""
-    buttons = ticket_buttons(ticket, actor.language)
+    """Give the presser the buttons for the ticket's new state that they may press."""
+    rows = ticket_buttons(ticket, actor.language)
+    mine = [tuple(b for b in row if _may(actor, ticket, _action_of(b), community)) for row in rows]
+    buttons = tuple(row for row in mine if row)
     if not buttons:
         return
     await queue(
@@ -226,6 +231,11 @@ async def _show_next_buttons(
         ),
         ticket_id=ticket.id,
     )
+
+
+def _action_of(button: Button) -> str:
+    """The action of a ticket button ("t:<ticket hex>:<action>")."""
+    return button.data.split(":")[2]
 
 
 async def _ask_after_photo(
