@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ _MEDIA_KINDS = {
     "audio_file": AttachmentKind.VOICE,
     "sticker": AttachmentKind.STICKER,
 }
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ExportError(ValueError):
@@ -63,6 +65,10 @@ def _load_json(source: Path) -> Mapping[str, Any]:
         raise ExportError(
             source, "", f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
+    except RecursionError:
+        raise ExportError(source, "", "not valid JSON (nested too deeply)") from None
+    except ValueError as exc:  # a number with more digits than Python converts
+        raise ExportError(source, "", f"not valid JSON ({exc})") from None
     if not isinstance(document, Mapping):
         raise ExportError(source, "", "top level is not a JSON object")
     if "messages" not in document:
@@ -79,7 +85,7 @@ def _load_json(source: Path) -> Mapping[str, Any]:
 
 def _chat_id(source: Path, document: Mapping[str, Any]) -> str:
     raw_id = document.get("id", 0)
-    if not isinstance(raw_id, int):
+    if not isinstance(raw_id, int) or isinstance(raw_id, bool):
         raise ExportError(source, "id", f"not an integer: {raw_id!r}")
     kind = str(document.get("type", ""))
     if kind.endswith("supergroup") or kind.endswith("channel"):
@@ -93,10 +99,11 @@ def _to_incoming(
     source: Path, where: str, raw: Mapping[str, Any], chat_id: str, bot_username: str | None
 ) -> Incoming:
     message_id = raw.get("id")
-    if not isinstance(message_id, int):
+    if not isinstance(message_id, int) or isinstance(message_id, bool):
         raise ExportError(source, f"{where}.id", f"not an integer: {message_id!r}")
     entities = list(_entities(source, f"{where}.text", raw))
-    text = "".join(piece for _, piece in entities)
+    # JSON may escape a lone UTF-16 surrogate, which no UTF-8 output or database accepts.
+    text = _LONE_SURROGATE.sub("\ufffd", "".join(piece for _, piece in entities))
     mentions = [piece for kind, piece in entities if kind in {"mention", "mention_name"}]
     commands = [piece for kind, piece in entities if kind == "bot_command"]
     hashtags = tuple(piece.lstrip("#") for kind, piece in entities if kind == "hashtag")
@@ -184,7 +191,7 @@ def _attachments(raw: Mapping[str, Any]) -> tuple[Attachment, ...]:
             Attachment(
                 kind=kind,
                 file_id=str(raw.get("file", "")),
-                file_name=raw.get("file_name"),
+                file_name=_str_or_none(raw.get("file_name")),
                 size_bytes=_int_or_none(raw.get("file_size")),
             ),
         )
@@ -193,6 +200,10 @@ def _attachments(raw: Mapping[str, Any]) -> tuple[Attachment, ...]:
 
 def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) else None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _location(source: Path, where: str, raw: Mapping[str, Any]) -> GeoPoint | None:
@@ -204,7 +215,7 @@ def _location(source: Path, where: str, raw: Mapping[str, Any]) -> GeoPoint | No
         raise ExportError(source, field, "not an object")
     try:
         latitude, longitude = float(info["latitude"]), float(info["longitude"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise ExportError(source, field, "needs numeric latitude and longitude") from None
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         raise ExportError(source, field, f"out of range: {latitude}, {longitude}")

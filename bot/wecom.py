@@ -45,6 +45,23 @@ TEMPLATE_CARD_EVENT = "template_card_event"
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s|$)")
 _LEADING_MENTION = re.compile(r"^\s*@\S+\s*")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# App callback fields this adapter reads. Each must be plain text: xmltodict makes a repeated
+# element a list and one with children a dict, which would end up as ids or text in str() form.
+_TEXT_FIELDS = (
+    "FromUserName",
+    "CreateTime",
+    "MsgType",
+    "MsgId",
+    "Content",
+    "MediaId",
+    "Recognition",
+    "Location_X",
+    "Location_Y",
+    "Event",
+    "EventKey",
+    "TaskId",
+    "ResponseCode",
+)
 
 
 class MalformedCallback(ValueError):
@@ -89,6 +106,9 @@ def app_fields(xml: str) -> dict[str, Any]:
     fields = parsed.get("xml") if isinstance(parsed, dict) else None
     if not isinstance(fields, dict) or not fields.get("MsgType") or not fields.get("FromUserName"):
         raise MalformedCallback("callback lacks MsgType or FromUserName")
+    not_text = [name for name in _TEXT_FIELDS if not isinstance(fields.get(name), str | None)]
+    if not_text:
+        raise MalformedCallback(f"{', '.join(not_text)} not plain text")
     return fields
 
 
@@ -98,6 +118,9 @@ def check_app_callback(xml: str) -> dict[str, Any]:
     if fields.get("MsgType") == "event":
         translate_card_event(xml)
     else:
+        msg_id = fields.get("MsgId") or ""
+        if not (msg_id.isascii() and msg_id.isdigit()):
+            raise MalformedCallback("message without a numeric MsgId")
         translate_app_message(xml)
     return fields
 
@@ -167,6 +190,8 @@ def _app_location(message: BaseMessage) -> GeoPoint | None:
         latitude, longitude = float(message.location_x), float(message.location_y)
     except (TypeError, ValueError) as error:
         raise MalformedCallback("location without numeric Location_X / Location_Y") from error
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):  # also false for NaN
+        raise MalformedCallback("location outside the globe")
     return GeoPoint(latitude=latitude, longitude=longitude, datum=Datum.GCJ02)
 
 
@@ -184,6 +209,8 @@ def translate_card_event(xml: str) -> CardPress | None:
         return None
     user_id = str(fields["FromUserName"])
     task_id = str(fields.get("TaskId") or "")
+    if not task_id or not fields.get("EventKey"):
+        raise MalformedCallback("card press without TaskId or EventKey")
     press = ButtonPress(
         platform=PLATFORM,
         chat_id=chat_id_of(user_id),
@@ -211,9 +238,9 @@ def translate_ai_bot_message(
 ) -> AiBotMessage | None:
     """A JSON AI bot callback (text or mixed text + images) as a neutral message."""
     try:
-        message_id = str(payload["msgid"] or "")
-        user_id = str(payload["from"]["userid"] or "")
-        kind = str(payload["msgtype"])
+        message_id = _string(payload["msgid"], "msgid")
+        user_id = _string(payload["from"]["userid"], "from.userid")
+        kind = _string(payload["msgtype"], "msgtype")
     except (KeyError, TypeError) as error:
         raise MalformedCallback("AI bot callback lacks msgid, from.userid or msgtype") from error
     if not message_id or not user_id:
@@ -222,7 +249,7 @@ def translate_ai_bot_message(
         return None
     texts, image_urls = _ai_bot_parts(payload, kind)
     group = payload.get("chattype") == "group"
-    native_chat = str(payload.get("chatid") or "") if group else user_id
+    native_chat = _string(payload.get("chatid") or "", "chatid") if group else user_id
     if not native_chat:
         raise MalformedCallback("group callback without chatid")
     text = _LEADING_MENTION.sub("", " ".join(texts), count=1) if group else " ".join(texts)
@@ -246,16 +273,26 @@ def translate_ai_bot_message(
 def _ai_bot_parts(payload: dict[str, Any], kind: str) -> tuple[list[str], list[str]]:
     try:
         if kind == "text":
-            return [str(payload["text"]["content"])], []
+            return [_string(payload["text"]["content"], "text.content")], []
         if kind == "image":
-            return [], [str(payload["image"]["url"])]
+            return [], [_string(payload["image"]["url"], "image.url")]
         texts: list[str] = []
         urls: list[str] = []
-        for item in payload["mixed"]["msg_item"]:
+        items = payload["mixed"]["msg_item"]
+        if not isinstance(items, list):
+            raise MalformedCallback("AI bot mixed.msg_item is not a list")
+        for item in items:
             if item.get("msgtype") == "text":
-                texts.append(str(item["text"]["content"]))
+                texts.append(_string(item["text"]["content"], "mixed text.content"))
             elif item.get("msgtype") == "image":
-                urls.append(str(item["image"]["url"]))
+                urls.append(_string(item["image"]["url"], "mixed image.url"))
         return texts, urls
     except (KeyError, TypeError, AttributeError) as error:
         raise MalformedCallback(f"AI bot {kind} message has an unexpected shape") from error
+
+
+def _string(value: object, field: str) -> str:
+    """A JSON string field of an AI bot callback; MalformedCallback for any other type."""
+    if not isinstance(value, str):
+        raise MalformedCallback(f"AI bot callback's {field} is not a string")
+    return value

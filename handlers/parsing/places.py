@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -256,11 +257,18 @@ def _building_number(raw: str) -> str | None:
 
 
 def _drop_overlapped(matches: Sequence[PlaceMatch]) -> list[PlaceMatch]:
-    """Keep the longest of overlapping mentions."""
+    """Keep the longest of overlapping mentions, in order of appearance."""
+    # Kept mentions never overlap, so ordered by start they are ordered by end too: a new one
+    # can only overlap the last kept one starting before it ends (one bisect, not a full scan;
+    # a long message of "3栋3栋…" took minutes with the scan).
     kept: list[PlaceMatch] = []
+    starts: list[int] = []
     for match in sorted(matches, key=lambda m: (-(m.end - m.start), m.start)):
-        if all(match.end <= k.start or match.start >= k.end for k in kept):
-            kept.append(match)
+        at = bisect_left(starts, match.end)
+        if at and kept[at - 1].end > match.start:
+            continue
+        kept.insert(at, match)
+        starts.insert(at, match.start)
     return kept
 
 
@@ -301,5 +309,13 @@ def _place_span(folded: str, original: str, matches: Sequence[PlaceMatch]) -> st
     suffix = _LOCATIVE_SUFFIX.match(folded, end)
     if suffix:
         end = suffix.end()
-    source = original if len(original) == len(folded) else folded
+    source = original if _folds_in_place(original, folded) else folded
     return source[start:end].strip() or None
+
+
+def _folds_in_place(original: str, folded: str) -> bool:
+    """True when folding kept every character at its offset, so spans map back to the original."""
+    # Equal lengths alone can hide a shift: "ｶﾞ" folds to one character, "Ⅻ" to three.
+    if len(original) != len(folded):
+        return False
+    return all(len(fold_width(char).lower()) == 1 for char in original)
