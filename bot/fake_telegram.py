@@ -256,6 +256,36 @@ class _Failure:
     description: str
     retry_after: int | None
 
+    def error(self) -> ApiError:
+        """The error answer, with parameters.retry_after for a 429."""
+        parameters = {"retry_after": self.retry_after} if self.retry_after else None
+        return ApiError(self.status, self.description, parameters)
+
+
+@dataclass
+class _Storm:
+    """A window of the clock in which calls are answered with errors in turn (fail_during)."""
+
+    starts: float
+    ends: float
+    failures: tuple[_Failure, ...]
+    methods: frozenset[str] | None  # lowercased names; None means every message-sending one
+    answered: int = 0
+
+    def covers(self, name: str, now: float) -> bool:
+        """Whether a call of this method arriving now falls in the storm."""
+        if not self.starts <= now < self.ends:
+            return False
+        if self.methods is None:
+            return _is_message_sending(name)
+        return name.lower() in self.methods
+
+    def next_failure(self) -> _Failure:
+        """The next error of the pattern, cycling through it."""
+        failure = self.failures[self.answered % len(self.failures)]
+        self.answered += 1
+        return failure
+
 
 @dataclass
 class _Webhook:
@@ -813,6 +843,7 @@ class FakeTelegram:
         self._webhook = _Webhook()
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         self._failures: dict[str, deque[_Failure]] = {}
+        self._storms: list[_Storm] = []
         self._transcript: list[str] = []
         self._too_many = 0
         self._poll_generation = 0
@@ -1102,6 +1133,38 @@ class FakeTelegram:
         queue = self._failures.setdefault(method.lower(), deque())
         queue.extend(_Failure(status, text, retry_after) for _ in range(times))
 
+    def fail_during(
+        self,
+        seconds: float,
+        *,
+        statuses: Iterable[int] = (500, 429),
+        methods: Iterable[str] | None = None,
+        retry_after: int = 5,
+        start_in: float = 0.0,
+    ) -> None:
+        """From `start_in` seconds from now, for `seconds`, answer calls with errors in turn.
+
+        Each call that arrives in the window gets the next status of `statuses`, cycling: 500
+        "Internal Server Error", 502 "Bad Gateway", 429 "Too Many Requests: retry after N" with
+        parameters.retry_after. `methods` defaults to every message-sending method; a failed
+        call sends nothing and does not count against the flood limits.
+        """
+        if seconds <= 0 or start_in < 0:
+            raise ValueError("a storm needs a positive length and a start not in the past")
+        if retry_after < 1:
+            raise ValueError("retry_after is a whole number of seconds, at least 1")
+        failures = tuple(
+            _Failure(status, _failure_description(status, retry_after), retry_after)
+            if status == 429
+            else _Failure(status, _failure_description(status, None), None)
+            for status in statuses
+        )
+        if not failures or any(f.status < 400 for f in failures):
+            raise ValueError("statuses must be one or more HTTP error codes")
+        starts = self._clock.monotonic() + start_in
+        names = None if methods is None else frozenset(m.lower() for m in methods)
+        self._storms.append(_Storm(starts, starts + seconds, failures, names))
+
     # ------------------------------------------------------------ what the bot did
 
     def sent_messages(self, chat_id: int | None = None) -> list[JSON]:
@@ -1190,6 +1253,7 @@ class FakeTelegram:
         now = self._clock.monotonic()
         try:
             self._raise_injected_failure(name)
+            self._raise_storm_failure(name, now)
             flood_chat = self._flood_chat(name, params)
             if flood_chat is not None:
                 self._flood.check(flood_chat, now)
@@ -1209,9 +1273,13 @@ class FakeTelegram:
         queue = self._failures.get(name.lower())
         if not queue:
             return
-        failure = queue.popleft()
-        parameters = {"retry_after": failure.retry_after} if failure.retry_after else None
-        raise ApiError(failure.status, failure.description, parameters)
+        raise queue.popleft().error()
+
+    def _raise_storm_failure(self, name: str, now: float) -> None:
+        """Raise the next error of the first storm (fail_during) this call falls in, if any."""
+        storm = next((s for s in self._storms if s.covers(name, now)), None)
+        if storm is not None:
+            raise storm.next_failure().error()
 
     @staticmethod
     def _flood_chat(name: str, params: Params) -> int | None:

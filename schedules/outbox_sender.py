@@ -1,9 +1,10 @@
 """Outbox drain: send queued messages within flood limits, retry with backoff, survive crashes.
 
 Each drain claims due rows under a lease (committed first), then works through each chat's
-rows one at a time in queue order; chats proceed side by side. Every outcome is committed in
-its own short transaction, and a row is marked sent only after the messenger returned, so a
-sender that dies leaves leased rows that another sender picks up once the lease expires.
+rows one at a time in queue order; chats proceed side by side. Every send's outcome is
+committed in its own short transaction, and a row is marked sent only after the messenger
+returned, so a sender that dies leaves leased rows that another sender picks up once the lease
+expires. Chats told to wait (flood limits, a retry) are postponed together when the drain ends.
 """
 
 from __future__ import annotations
@@ -89,6 +90,14 @@ class _Row:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    """A chat's rows that wait until `due_at` (flood limits, or a retry of the row before)."""
+
+    rows: tuple[_Row, ...]
+    due_at: datetime
+
+
 def _decode(payload: str) -> Outgoing | None:
     try:
         return Outgoing.from_json(payload)
@@ -159,13 +168,21 @@ class OutboxSender:
         chats: dict[str, list[_Row]] = {}
         for row in rows:
             chats.setdefault(row.chat_id, []).append(row)
+        waiting: list[_Waiting] = []
         results = await asyncio.gather(
-            *(self._drain_chat_in_slot(queue, deadline, report) for queue in chats.values()),
+            *(
+                self._drain_chat_in_slot(queue, deadline, report, waiting)
+                for queue in chats.values()
+            ),
             return_exceptions=True,
         )
         for result in results:
             if isinstance(result, BaseException):
                 logger.error("outbox chat drain failed: %s", type(result).__name__)
+        # One transaction for every chat told to wait: when the platform-wide limit is reached,
+        # most chats of a batch wait, and one commit per chat cost more than the sends did.
+        # Their rows stay leased until then, so no other sender takes them meanwhile.
+        await self._postpone(waiting, report)
         return report
 
     # --- Claiming and the run loop ---
@@ -226,13 +243,17 @@ class OutboxSender:
     # --- One chat ---
 
     async def _drain_chat_in_slot(
-        self, rows: list[_Row], deadline: datetime, report: DrainReport
+        self, rows: list[_Row], deadline: datetime, report: DrainReport, waiting: list[_Waiting]
     ) -> None:
         async with self._chat_slots:
-            await self._drain_chat(deque(rows), deadline, report)
+            await self._drain_chat(deque(rows), deadline, report, waiting)
 
     async def _drain_chat(
-        self, queue: deque[_Row], deadline: datetime, report: DrainReport
+        self,
+        queue: deque[_Row],
+        deadline: datetime,
+        report: DrainReport,
+        waiting: list[_Waiting],
     ) -> None:
         """Send a chat's rows one at a time; on the first postponement the rest wait too."""
         while queue and self._clock.now() < deadline:
@@ -240,13 +261,14 @@ class OutboxSender:
                 await self._coalesce(queue, report)
             wait = self.flood.wait_time(queue[0].chat_id)
             if wait > 0:
-                await self._postpone(queue, self._after(wait), report)
+                waiting.append(_Waiting(tuple(queue), self._after(wait)))
                 return
             row = queue.popleft()
             self.flood.record(row.chat_id)
             retry_at = await self._deliver(row, report)
             if retry_at is not None:
-                await self._postpone(queue, retry_at, report)
+                if queue:
+                    waiting.append(_Waiting(tuple(queue), retry_at))
                 return
 
     async def _deliver(self, row: _Row, report: DrainReport) -> datetime | None:
@@ -308,19 +330,24 @@ class OutboxSender:
         report.rescheduled += 1
         return due_at
 
-    async def _postpone(self, queue: Sequence[_Row], due_at: datetime, report: DrainReport) -> None:
-        """Make the chat's remaining rows due at `due_at` without counting an attempt."""
-        if not queue:
+    async def _postpone(self, waiting: Sequence[_Waiting], report: DrainReport) -> None:
+        """Make each waiting chat's rows due at its time, without counting an attempt."""
+        if not waiting:
             return
 
         async def postpone_all(session: AsyncSession) -> None:
-            for row in queue:
-                await outbox.reschedule(
-                    session, message_id=row.id, due_at=due_at, error=None, count_attempt=False
-                )
+            for chat in waiting:
+                for row in chat.rows:
+                    await outbox.reschedule(
+                        session,
+                        message_id=row.id,
+                        due_at=chat.due_at,
+                        error=None,
+                        count_attempt=False,
+                    )
 
         await self._settle(postpone_all)
-        report.rescheduled += len(queue)
+        report.rescheduled += sum(len(chat.rows) for chat in waiting)
 
     async def _fail(self, row: _Row, error: str, report: DrainReport) -> None:
         logger.warning("outbox message %s to %s failed: %s", row.id, row.chat_id, error)

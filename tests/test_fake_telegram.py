@@ -224,6 +224,50 @@ async def test_injected_failures(fake: FakeTelegram, bot: Bot) -> None:
     assert fake.too_many_requests() == 1
 
 
+async def test_a_storm_answers_errors_in_turn_for_its_window_only(
+    fake: FakeTelegram, bot: Bot, clock: FakeClock
+) -> None:
+    fake.fail_during(10, statuses=(500, 502, 429), retry_after=30, start_in=5)
+    assert (await bot.send_message(GROUP, "风暴前")).text == "风暴前"
+    clock.advance(5)
+    with pytest.raises(NetworkError, match="Internal Server Error"):
+        await bot.send_message(GROUP, "一")
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await bot.send_photo(ZHANG, PHOTO)
+    with pytest.raises(RetryAfter) as refused:
+        await bot.send_message(LI, "三")
+    assert retry_seconds(refused.value) == 30
+    assert fake.calls[-1].response == {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 30",
+        "parameters": {"retry_after": 30},
+    }
+    with pytest.raises(NetworkError, match="Internal Server Error"):  # the pattern repeats
+        await bot.send_message(GROUP, "四")
+    assert (await bot.get_me()).username  # not a message-sending method
+
+    clock.advance(10)
+    assert (await bot.send_message(GROUP, "风暴后")).text == "风暴后"
+    assert [m["text"] for m in fake.sent_messages()] == ["风暴前", "风暴后"]
+    statuses = [c.status for c in fake.calls if c.method != "getMe"]
+    assert statuses == [200, 500, 502, 429, 500, 200]
+    assert fake.too_many_requests() == 1
+
+
+async def test_a_storm_can_hit_chosen_methods(
+    fake: FakeTelegram, bot: Bot, clock: FakeClock
+) -> None:
+    fake.fail_during(60, statuses=(502,), methods=["getMe"])
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await bot.get_me()
+    assert (await bot.send_message(GROUP, "一")).text == "一"
+    clock.advance(60)
+    assert (await bot.get_me()).username
+    with pytest.raises(ValueError):
+        fake.fail_during(10, statuses=(200,))
+
+
 async def test_redeliver_gives_the_same_update_id(fake: FakeTelegram, bot: Bot) -> None:
     fake.user_sends(GROUP, ZHANG, "一")
     (first,) = await bot.get_updates()
