@@ -53,6 +53,8 @@ class Measured:
     latencies_ms: list[float] = field(default_factory=list)
     memory_kib: dict[str, int] = field(default_factory=dict)
     idle_kib: int = 0
+    cpu_ms_per_report: float = 0.0
+    messages_per_report: float = 0.0
 
 
 @dataclass
@@ -152,14 +154,20 @@ class Ours:
         """Report to the first ping of its ticket to a worker."""
         async with self.sessions() as session:
             tickets = {
-                (int(t.source_chat_id.removeprefix("tg:")), int(t.source_message_id)): t.number
+                (int(t.source_chat_id.removeprefix("tg:")), int(t.source_message_id)): t
                 for t in await session.exec(select(Ticket))
             }
-        sent = [(at, text) for at, chat, text in bot_sends(stream.fake) if chat > 0]
+        communities = {c.community.id: c for c in stream.configs}
+        sent = bot_sends(stream.fake)
         result = []
         for key in keys:
-            number = re.compile(rf"#{tickets[key]}(?!\d)")
-            ping = min(at for at, text in sent if number.search(text))
+            ticket = tickets[key]
+            workers = {
+                w.telegram_id
+                for w in communities[ticket.community_id].workers_of(ticket.grid_id or "")
+            }
+            number = re.compile(rf"#{ticket.number}(?!\d)")
+            ping = min(at for at, chat, text in sent if chat in workers and number.search(text))
             result.append((ping - stream.sent_at[key]) * 1000)
         return result
 
@@ -208,11 +216,14 @@ async def measure(bot: Ours | Echo, database_url: str, reports: int, workdir: Pa
             await asyncio.sleep(1.0)
             figures.idle_kib = process.memory_kib()["VmRSS"]
             stream = Stream(fake, configs)
-            begin = time.monotonic()
+            begin, cpu_before = time.monotonic(), process.cpu_seconds()
             await stream.send(reports // COMMUNITIES)
             await until(lambda: bot.done(stream))
             end = max(at for at, _, _ in bot_sends(fake))
-            figures.throughput = len(stream.sent_at) / (end - begin)
+            burst = len(stream.sent_at)
+            figures.throughput = burst / (end - begin)
+            figures.cpu_ms_per_report = (process.cpu_seconds() - cpu_before) * 1000 / burst
+            figures.messages_per_report = len(bot_sends(fake)) / burst
             before = set(stream.sent_at)
             await stream.send(10, per_second=PACED_PER_SECOND)
             await until(lambda: bot.done(stream))
@@ -249,6 +260,13 @@ def figures_rows(bench: str, reports: int, ours: Measured, echo: Measured) -> li
         Row(bench, "ours, reports/s", f"{ours.throughput:.0f}", burst),
         Row(bench, "echo bot, messages/s", f"{echo.throughput:.0f}", "same stream, PTB defaults"),
         Row(bench, "ratio ours / echo", f"{ours.throughput / echo.throughput:.2f}", "same run"),
+        Row(
+            bench,
+            "bot CPU ms per report, ours / echo",
+            f"{ours.cpu_ms_per_report:.1f} / {echo.cpu_ms_per_report:.1f}",
+            f"messages sent per report: ours {ours.messages_per_report:.2f}, echo "
+            f"{echo.messages_per_report:.2f}",
+        ),
         Row(bench, "report→ping p50 / p99 ms", p50_p99(ours.latencies_ms), paced),
         Row(bench, "echo report→reply p50 / p99 ms", p50_p99(echo.latencies_ms), paced),
         Row(

@@ -152,6 +152,11 @@ class BotProcess:
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         return {name: int(fields[name].split()[0]) for name in ("VmRSS", "VmHWM")}
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the process has used so far (Linux)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def exited(self) -> int | None:
         return self._process.poll() if self._process else None
 

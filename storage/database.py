@@ -103,7 +103,11 @@ def _create_sqlite_engine(url: URL) -> AsyncEngine:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url)
+    # SQLite has one writer at a time and every transaction here takes the write lock (BEGIN
+    # IMMEDIATE). With several connections, waiters sleep in SQLite's busy handler (up to
+    # 100 ms a try); one pooled connection makes them queue in asyncio instead, first come
+    # first served. Other processes (the CLI) still meet busy_timeout.
+    engine = create_async_engine(url, pool_size=1, max_overflow=0)
     event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
     event.listen(engine.sync_engine, "begin", _begin_sqlite_transaction)
     return engine

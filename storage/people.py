@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -61,18 +62,16 @@ async def upsert_person(
     one person with one account per platform. Community, name and role are overwritten (the
     configuration is authoritative); language only when given.
     """
-    person = await find_person_by_account(
-        session, platform=platform, platform_user_id=platform_user_id
-    )
-    for other_platform, other_user_id in linked_accounts:
-        if person is not None:
-            break
+    accounts = [(platform, platform_user_id), *linked_accounts]
+    person = None
+    for account in accounts:
         person = await find_person_by_account(
-            session, platform=other_platform, platform_user_id=other_user_id
+            session, platform=account[0], platform_user_id=account[1]
         )
-    if person is not None:
-        await _link_accounts(session, person, [(platform, platform_user_id), *linked_accounts])
-    else:
+        if person is not None:
+            await _link_accounts(session, person, [a for a in accounts if a != account])
+            break
+    if person is None:
         person = await _create_person_with_account(
             session,
             Person(
@@ -98,10 +97,24 @@ async def upsert_person(
 async def _link_accounts(
     session: AsyncSession, person: Person, accounts: Sequence[tuple[str, str]]
 ) -> None:
-    """Give the person each account no one holds yet."""
-    for platform, user_id in accounts:
-        holder = await find_person_by_account(session, platform=platform, platform_user_id=user_id)
-        if holder is not None:
+    """Give the person each account no one holds yet (one query to learn which are held)."""
+    wanted = list(dict.fromkeys(accounts))
+    if not wanted:
+        return
+    held_statement = select(PlatformAccount.platform, PlatformAccount.platform_user_id).where(
+        or_(
+            *(
+                and_(
+                    col(PlatformAccount.platform) == platform,
+                    col(PlatformAccount.platform_user_id) == user_id,
+                )
+                for platform, user_id in wanted
+            )
+        )
+    )
+    held = {(platform, user_id) for platform, user_id in await session.exec(held_statement)}
+    for platform, user_id in wanted:
+        if (platform, user_id) in held:
             continue
         try:
             async with session.begin_nested():
