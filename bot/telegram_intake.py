@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TimedOut
@@ -49,6 +50,56 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, OSError | TimeoutError)
 
 
+class _Shape(BaseModel):
+    """Strict types for the fields the bot relies on; other fields pass through unchecked."""
+
+    model_config = ConfigDict(extra="allow", strict=True, populate_by_name=True)
+
+
+class _User(_Shape):
+    id: int
+    is_bot: bool
+    first_name: str
+
+
+class _Chat(_Shape):
+    id: int
+    type: str
+
+
+class _Message(_Shape):
+    message_id: int
+    date: int
+    chat: _Chat
+    sender: _User | None = Field(default=None, alias="from")
+    text: str | None = None
+    caption: str | None = None
+    media_group_id: str | None = None
+    reply_to_message: _Message | None = None
+
+
+class _CallbackQuery(_Shape):
+    id: str
+    sender: _User = Field(alias="from")
+    data: str | None = None
+
+
+class _ChatMemberUpdated(_Shape):
+    chat: _Chat
+    sender: _User = Field(alias="from")
+    date: int
+
+
+class _Update(_Shape):
+    update_id: int
+    message: _Message | None = None
+    edited_message: _Message | None = None
+    channel_post: _Message | None = None
+    edited_channel_post: _Message | None = None
+    callback_query: _CallbackQuery | None = None
+    my_chat_member: _ChatMemberUpdated | None = None
+
+
 def parse_update(body: bytes, bot: Bot) -> Update:
     """The Update in a webhook body; raises MalformedUpdate for anything else."""
     try:
@@ -57,9 +108,11 @@ def parse_update(body: bytes, bot: Bot) -> Update:
         raise MalformedUpdate("the body is not JSON") from error
     if not isinstance(data, dict):
         raise MalformedUpdate("the body is not a JSON object")
-    update_id = data.get("update_id")
-    if not isinstance(update_id, int) or isinstance(update_id, bool):
-        raise MalformedUpdate("update_id is missing or not an integer")
+    try:
+        _Update.model_validate(data)
+    except ValidationError as error:
+        where = ".".join(str(part) for part in error.errors()[0]["loc"])
+        raise MalformedUpdate(f"{where}: {error.errors()[0]['msg']}") from error
     try:
         update = Update.de_json(data, bot)
     except Exception as error:  # PTB raises whatever its constructors raise on wrong types
