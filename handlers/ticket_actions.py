@@ -96,7 +96,7 @@ async def _press(
             await _change_status(runtime, session, community, ticket, actor, action, press)
         elif action == "reassign":
             await _offer_workers(runtime, session, community, ticket, actor, press)
-        elif action == "to" and argument is not None:
+        elif action == "to" and argument is not None and argument.isdigit():
             await _assign_to(runtime, session, community, ticket, actor, int(argument))
         elif action == "grid" and argument is not None and argument.isdigit():
             await _choose_grid(runtime, session, community, ticket, actor, int(argument))

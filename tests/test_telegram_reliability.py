@@ -19,6 +19,7 @@ from bot.simulation import (
 )
 from handlers.clock import FakeClock
 from handlers.community import CommunityConfig
+from handlers.texts import text
 from storage.models import TicketStatus
 from tests.conftest import all_tickets
 
@@ -246,3 +247,14 @@ async def test_a_very_long_report_still_reaches_the_worker(world: World) -> None
     await world.settle()
     [ping] = world.messages_to(WORKER_G3)
     assert len(ping["caption"].encode("utf-16-le")) // 2 <= 1024
+
+
+async def test_a_forged_worker_choice_gets_a_polite_answer(world: World) -> None:
+    world.send(RESIDENTS, RIDER, REPORT)
+    await world.settle()
+    message_id, data = world.button_data(WORKER_G3, "转派")
+    forged = data.rsplit(":", 1)[0] + ":to:abc"
+    world.press(WORKER_G3, message_id, forged, user_id=WORKER_G3)
+    await world.settle()
+    assert world.fake.callback_answers[-1]["text"] == text("press.unknown", "zh-CN")
+    assert [t.status for t in await all_tickets(world)] == [TicketStatus.ASSIGNED]
