@@ -25,16 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import Row, format_table, fresh_postgres_database, percentile
-from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import select
 
 from bot.fake_telegram import FakeTelegram, FloodLimits
-from bot.fault_drills import BotProcess, bot_environment
+from bot.fault_drills import BotProcess, bot_environment, intake_progress
 from bot.simulation import RIDER, RIDER_2, populate
 from bot.workload import distinct_reports, residents_group_id, write_community_copies
 from handlers.community import CommunityConfig, load_communities
 from storage.database import create_engine, create_session_factory
-from storage.models import OutboxMessage, OutboxStatus, Ticket
+from storage.models import Ticket
 
 BENCH = Path(__file__).resolve().parent
 COMMUNITIES = 10
@@ -138,17 +137,7 @@ class Ours:
         await self.engine.dispose()
 
     async def done(self, stream: Stream) -> bool:
-        try:
-            async with self.sessions() as session:
-                tickets = await session.scalar(select(func.count()).select_from(Ticket))
-                pending = await session.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
-                )
-        except Exception:  # tables appear once the bot has migrated
-            return False
-        return tickets == len(stream.sent_at) and pending == 0
+        return await intake_progress(self.sessions) == (len(stream.sent_at), 0)
 
     async def latencies(self, stream: Stream, keys: Sequence[tuple[int, int]]) -> list[float]:
         """Report to the first ping of its ticket to a worker."""

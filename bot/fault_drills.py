@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import func
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 
 from bot.fake_telegram import FakeTelegram
 from bot.simulation import RIDER, RIDER_2, populate
 from bot.workload import distinct_reports, residents_group_id, write_community_copies
 from handlers.community import CommunityConfig, load_communities
-from storage.database import create_engine, create_session_factory
+from storage.database import AsyncSession, create_engine, create_session_factory
 from storage.models import OutboxMessage, OutboxStatus, Ticket
 
 Disruption = Callable[["Drill"], Awaitable[None]]
@@ -76,6 +77,21 @@ class DrillCounts:
             f"messages sent twice {self.duplicate_messages} (allowed {self.in_flight_allowance}), "
             f"disruptions {self.disruptions}, restarts {self.restarts}, {self.seconds:.1f} s"
         )
+
+
+async def intake_progress(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int] | None:
+    """(tickets stored, outbox messages pending); None while the database cannot answer."""
+    try:
+        async with sessions() as session:
+            tickets = await session.scalar(select(func.count()).select_from(Ticket))
+            pending = await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
+            )
+    except Exception:  # no tables before the bot migrated; or the database is restarting
+        return None
+    return tickets or 0, pending or 0
 
 
 def bot_environment(
@@ -258,17 +274,7 @@ class Drill:
             while time.monotonic() < deadline:
                 if self.process.exited() is not None:
                     raise RuntimeError(f"the bot exited:\n{self.process.logs()[-3000:]}")
-                try:
-                    async with sessions() as session:
-                        tickets = await session.scalar(select(func.count()).select_from(Ticket))
-                        pending = await session.scalar(
-                            select(func.count())
-                            .select_from(OutboxMessage)
-                            .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
-                        )
-                except Exception:  # the database may still be coming back
-                    tickets, pending = None, None
-                if tickets == len(self.reports) and pending == 0:
+                if await intake_progress(sessions) == (len(self.reports), 0):
                     return
                 await asyncio.sleep(0.5)
         finally:
