@@ -1,5 +1,5 @@
-"""Scale benchmark: with 100,000 tickets stored, the time of /open, /mytickets, /stats, the
-daily digest and the escalation sweep, on SQLite and on PostgreSQL.
+"""Scale benchmark: with 100,000 tickets stored, the time of a new report, /open, /mytickets,
+/stats, the daily digest and the escalation sweep, on SQLite and on PostgreSQL.
 
 The fill is shaped like two years of real intake in the sample community: every ticket with
 its reporter, audit rows and processed_message claim (plus the group chatter intake also
@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import random
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -25,26 +24,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import sqlalchemy as sa
+from common import ROOT, Row, format_table, fresh_postgres_database
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker  # noqa: E402
-
-from bench.common import POSTGRES_URL, Row, format_table  # noqa: E402
-from handlers.clock import FakeClock  # noqa: E402
-from handlers.community import CommunityConfig, PersonConfig, load_community  # noqa: E402
-from handlers.dispatch import handle_incoming  # noqa: E402
-from handlers.messages import ChatKind, Incoming, Platform, Sender  # noqa: E402
-from handlers.runtime import Runtime  # noqa: E402
-from schedules.digest import send_daily_digest  # noqa: E402
-from schedules.escalation import escalate_overdue  # noqa: E402
-from storage.database import AsyncSession, create_engine, upgrade_database  # noqa: E402
-from storage.models import (  # noqa: E402
+from handlers.clock import FakeClock
+from handlers.community import CommunityConfig, PersonConfig, load_community
+from handlers.dispatch import handle_incoming
+from handlers.messages import ChatKind, Incoming, Platform, Sender
+from handlers.runtime import Runtime
+from schedules.digest import send_daily_digest
+from schedules.escalation import escalate_overdue
+from storage.database import AsyncSession, create_engine, upgrade_database
+from storage.models import (
     Person,
     PersonRole,
     PlatformAccount,
@@ -67,7 +61,10 @@ STAFF_MEMBER = "5000002"  # 刘洋, staff
 GRID_WORKER = "6000001"  # 张敏, the first worker of G1, the busiest grid
 GRID_SHARES = {"G1": 30, "G2": 25, "G3": 25, "G4": 15, None: 5}  # None: never routed
 # Where reports come from: (chat, share); the estate's group only speaks for G2 and G3.
-SOURCES = (("tg:-1001000000001", 55), ("wecom:wrOgQhDgAAyangfan01", 15))
+RIDERS_GROUP = "tg:-1001000000001"
+SOURCES = ((RIDERS_GROUP, 55), ("wecom:wrOgQhDgAAyangfan01", 15))
+NEW_REPORT = "夜市南门的广告牌松了，快来人！"  # urgent, G1: routed, replied to, worker pinged
+NEW_RIDER = "7999999"  # a first-time reporter
 ESTATE_GROUP = "tg:-1001000000002"
 CATEGORIES = (
     "facility_damage",
@@ -409,31 +406,6 @@ def sqlite_url() -> str:
     return f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='scale_bench_')}/bench.db"
 
 
-async def fresh_postgres(url: str) -> str:
-    """The bench database, created if missing, emptied and migrated; its URL."""
-    admin = create_engine(make_url(url).set(database="postgres").render_as_string(False))
-    try:
-        async with admin.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            exists = await connection.scalar(
-                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                {"name": POSTGRES_DATABASE},
-            )
-            if not exists:
-                await connection.exec_driver_sql(f'CREATE DATABASE "{POSTGRES_DATABASE}"')
-    finally:
-        await admin.dispose()
-    bench_url = make_url(url).set(database=POSTGRES_DATABASE).render_as_string(False)
-    engine = create_engine(bench_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.exec_driver_sql("DROP SCHEMA public CASCADE")
-            await connection.exec_driver_sql("CREATE SCHEMA public")
-    finally:
-        await engine.dispose()
-    return bench_url
-
-
 async def analyse(engine: AsyncEngine) -> None:
     """PostgreSQL's autovacuum would analyse a table this changed within a minute."""
     if engine.dialect.name == "postgresql":
@@ -469,8 +441,8 @@ async def rolled_back_runtime(
             await transaction.rollback()
 
 
-def command(text: str, chat_id: str, user_id: str) -> Incoming:
-    """A command as the Telegram adapter hands it over."""
+def message(text: str, chat_id: str, user_id: str) -> Incoming:
+    """A message (a command if it starts with /) as the Telegram adapter hands it over."""
     private = chat_id == f"tg:{user_id}"
     return Incoming(
         platform=Platform.TELEGRAM,
@@ -480,7 +452,7 @@ def command(text: str, chat_id: str, user_id: str) -> Incoming:
         message_id=str(uuid.uuid4()),
         sent_at=NOW,
         text=text,
-        command=text.split()[0].lstrip("/"),
+        command=text.split()[0].lstrip("/") if text.startswith("/") else None,
     )
 
 
@@ -493,14 +465,17 @@ async def run_digest(runtime: Runtime) -> None:
 
 Task = Callable[[Runtime], Awaitable[object]]
 TASKS: dict[str, Task] = {
+    "a new report (G1, riders' group)": lambda r: handle_incoming(
+        r, message(NEW_REPORT, RIDERS_GROUP, NEW_RIDER)
+    ),
     "/open G1 (staff, staff group)": lambda r: handle_incoming(
-        r, command("/open G1", STAFF_GROUP, STAFF_MEMBER)
+        r, message("/open G1", STAFF_GROUP, STAFF_MEMBER)
     ),
     "/mytickets (G1 worker, private)": lambda r: handle_incoming(
-        r, command("/mytickets", f"tg:{GRID_WORKER}", GRID_WORKER)
+        r, message("/mytickets", f"tg:{GRID_WORKER}", GRID_WORKER)
     ),
     "/stats (staff, staff group)": lambda r: handle_incoming(
-        r, command("/stats", STAFF_GROUP, STAFF_MEMBER)
+        r, message("/stats", STAFF_GROUP, STAFF_MEMBER)
     ),
     "daily digest": run_digest,
     "escalation sweep": escalate_overdue,
@@ -563,7 +538,11 @@ async def measure(backends: list[str], tickets: int, runs: int, chatter: int) ->
     community = load_community(SAMPLE)
     rows = []
     for backend in backends:
-        url = sqlite_url() if backend == "sqlite" else await fresh_postgres(POSTGRES_URL)
+        url = (
+            sqlite_url()
+            if backend == "sqlite"
+            else await fresh_postgres_database(POSTGRES_DATABASE)
+        )
         rows += await backend_rows(backend, url, community, tickets, runs, chatter)
     return rows
 

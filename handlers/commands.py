@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from statistics import median
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,14 +19,15 @@ from handlers.runtime import Runtime, queue, remember_person, role_in
 from handlers.texts import normalise_language, text
 from handlers.ticket_texts import grid_name, local_time, status_name, summary
 from storage import conversations
-from storage.models import OPEN_STATUSES, Ticket, TicketStatus
+from storage.models import Ticket, TicketStatus
 from storage.people import find_person_by_account, get_person
 from storage.tickets import (
+    count_by_status,
     get_ticket_by_number,
     list_open_tickets,
     list_tickets_for_assignee,
     list_tickets_for_reporter,
-    tickets_of_community,
+    median_minutes_to_acknowledge,
 )
 
 HANDLING_ROLES = frozenset({Role.GRID_WORKER, Role.STAFF, Role.SECRETARY})
@@ -208,7 +208,8 @@ async def _my_tickets(
         return text("cmd.no_tickets", language)
     tickets = await list_tickets_for_assignee(session, assignee_id=person.id)
     tickets += await list_tickets_for_reporter(session, reporter_id=person.id)
-    return _ticket_list(community, list(dict.fromkeys(tickets)), language)
+    by_id = {ticket.id: ticket for ticket in tickets}  # once each; table models are unhashable
+    return _ticket_list(community, list(by_id.values()), language)
 
 
 async def _open(
@@ -255,9 +256,10 @@ async def _stats(
 ) -> str:
     if not _handles_tickets(community, message):
         return text("cmd.staff_only", language)
-    tickets = await tickets_of_community(session, community_id=community.community.id)
+    community_id = community.community.id
+    counts = await count_by_status(session, community_id=community_id)
+    open_tickets = await list_open_tickets(session, community_id=community_id)
     now = runtime.clock.now()
-    open_tickets = [t for t in tickets if t.status in OPEN_STATUSES]
     overdue = [
         t
         for t in open_tickets
@@ -275,23 +277,19 @@ async def _stats(
         )
         for grid in community.grids
     )
-    done = sum(1 for t in tickets if t.status in {TicketStatus.RESOLVED, TicketStatus.CLOSED})
+    done = counts.get(TicketStatus.RESOLVED, 0) + counts.get(TicketStatus.CLOSED, 0)
     answer = text(
         "cmd.stats",
         language,
-        total=len(tickets),
+        total=sum(counts.values()),
         open=len(open_tickets),
         done=done,
         overdue=len(overdue),
         per_grid=per_grid,
     )
-    acknowledged = [
-        (t.acknowledged_at - t.created_at).total_seconds() / 60
-        for t in tickets
-        if t.acknowledged_at
-    ]
-    if acknowledged:
-        answer += f"\n⏱ {median(acknowledged):.0f} min"
+    minutes_to_acknowledge = await median_minutes_to_acknowledge(session, community_id=community_id)
+    if minutes_to_acknowledge is not None:
+        answer += f"\n⏱ {minutes_to_acknowledge:.0f} min"
     return answer
 
 

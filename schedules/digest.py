@@ -14,7 +14,7 @@ from handlers.texts import text
 from handlers.ticket_texts import grid_name
 from storage import conversations
 from storage.models import OPEN_STATUSES, Ticket, TicketStatus
-from storage.tickets import tickets_of_community
+from storage.tickets import tickets_of_day
 
 NO_FIGURE = "—"
 
@@ -54,7 +54,10 @@ async def send_daily_digest(runtime: Runtime, community: CommunityConfig, *, day
         key = digest_key(community.community.id, day)
         if not await conversations.first_notice(session, key=key, now=now):
             return False
-        tickets = await tickets_of_community(session, community_id=community.community.id)
+        window = day_window(community, day)
+        tickets = await tickets_of_day(
+            session, community_id=community.community.id, start=window.start, end=window.end
+        )
         body = digest_text(community, tickets, day, now, community.community.language)
         for chat in chats:
             await queue(runtime, session, Outgoing(chat_id=chat.id, text=body))

@@ -126,6 +126,12 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("community_id", "number"),
         sa.Index("ix_ticket_community_id_status", "community_id", "status"),
+        # The daily digest's day: what came in, was acknowledged or was resolved that day.
+        sa.Index("ix_ticket_community_id_created_at", "community_id", "created_at"),
+        sa.Index("ix_ticket_community_id_acknowledged_at", "community_id", "acknowledged_at"),
+        sa.Index("ix_ticket_community_id_resolved_at", "community_id", "resolved_at"),
+        # A worker's open queue among the thousands of tickets they have closed.
+        sa.Index("ix_ticket_assignee_id_status", "assignee_id", "status"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -135,7 +141,7 @@ class Ticket(SQLModel, table=True):
     urgent: bool = False
     status: TicketStatus = Field(default=TicketStatus.REPORTED, sa_type=string_enum(TicketStatus))
     grid_id: str | None = Field(default=None, max_length=64)
-    assignee_id: uuid.UUID | None = Field(default=None, foreign_key="person.id", index=True)
+    assignee_id: uuid.UUID | None = Field(default=None, foreign_key="person.id")
     reporter_id: uuid.UUID | None = Field(default=None, foreign_key="person.id", index=True)
     place_text: str | None = Field(default=None, sa_type=sa.Text)
     latitude: float | None = Field(default=None, sa_type=sa.Double)

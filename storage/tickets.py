@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Mapped
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -156,8 +162,9 @@ async def list_open_tickets(
     )
     if grid_id is not None:
         statement = statement.where(Ticket.grid_id == grid_id)
-    statement = statement.order_by(col(Ticket.created_at), col(Ticket.number))
-    return list(await session.exec(statement))
+    # Sorted here: an ORDER BY created_at lures SQLite into walking the whole
+    # (community_id, created_at) index rather than reading the few open tickets.
+    return sorted(await session.exec(statement), key=lambda t: (t.created_at, t.number))
 
 
 async def list_tickets_for_reporter(
@@ -259,6 +266,85 @@ async def list_attachments(
         .order_by(col(TicketAttachment.id))
     )
     return list(await session.exec(statement))
+
+
+async def tickets_of_day(
+    session: AsyncSession, *, community_id: str, start: datetime, end: datetime
+) -> list[Ticket]:
+    """Tickets still open, or created, acknowledged or resolved in [start, end), in any order."""
+
+    def in_community(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        # In every branch, so SQLite too reads each branch from its own index.
+        return and_(col(Ticket.community_id) == community_id, condition)
+
+    def within(column: Mapped[datetime | None]) -> ColumnElement[bool]:
+        return in_community(and_(column >= start, column < end))
+
+    statement = select(Ticket).where(
+        or_(
+            in_community(col(Ticket.status).in_(OPEN_STATUSES)),
+            within(col(Ticket.created_at)),
+            within(col(Ticket.acknowledged_at)),
+            within(col(Ticket.resolved_at)),
+        )
+    )
+    return list(await session.exec(statement))
+
+
+async def count_by_status(session: AsyncSession, *, community_id: str) -> dict[TicketStatus, int]:
+    """How many of a community's tickets are in each status (statuses with none are left out)."""
+    statement = (
+        select(col(Ticket.status), func.count())
+        .where(col(Ticket.community_id) == community_id)
+        .group_by(col(Ticket.status))
+    )
+    return {status: count for status, count in await session.exec(statement)}
+
+
+class MinutesBetween(FunctionElement[float]):
+    """Minutes from the first timestamp to the second, computed by the database."""
+
+    type = sa.Float()
+    name = "minutes_between"
+    inherit_cache = True
+
+
+@compiles(MinutesBetween, "sqlite")
+def _minutes_between_on_sqlite(element: MinutesBetween, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"((julianday({end}) - julianday({start})) * 1440.0)"
+
+
+@compiles(MinutesBetween, "postgresql")
+def _minutes_between_on_postgresql(
+    element: MinutesBetween, compiler: SQLCompiler, **kw: Any
+) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(CAST(EXTRACT(EPOCH FROM {end} - {start}) AS DOUBLE PRECISION) / 60)"
+
+
+async def median_minutes_to_acknowledge(
+    session: AsyncSession, *, community_id: str
+) -> float | None:
+    """Median minutes from report to acknowledgement over all acknowledged tickets, or None."""
+    acknowledged = (
+        col(Ticket.community_id) == community_id,
+        col(Ticket.acknowledged_at).is_not(None),
+    )
+    count = (await session.exec(select(func.count()).where(*acknowledged))).one()
+    if not count:
+        return None
+    wait = MinutesBetween(col(Ticket.created_at), col(Ticket.acknowledged_at))
+    # Only the middle one or two waits leave the database, not every wait of years of tickets.
+    middle = (
+        select(wait)
+        .where(*acknowledged)
+        .order_by(wait)
+        .offset((count - 1) // 2)
+        .limit(2 - count % 2)
+    )
+    waits = list(await session.exec(middle))
+    return sum(waits) / len(waits)
 
 
 async def tickets_of_community(session: AsyncSession, *, community_id: str) -> list[Ticket]:

@@ -103,4 +103,4 @@ def test_sync_upgrade_helper_migrates_outside_an_event_loop(tmp_path: Path) -> N
 
     with closing(sqlite3.connect(database)) as connection:
         versions = connection.execute("SELECT version_num FROM alembic_version").fetchall()
-    assert versions == [("0006_event_series",)]
+    assert versions == [("0007_ticket_indexes",)]
