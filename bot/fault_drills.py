@@ -55,7 +55,7 @@ class DrillCounts:
 
     @property
     def passed(self) -> bool:
-        """No report lost or doubled, every ping and reply sent, doubles only for kills."""
+        """No report lost or doubled, every ping and reply sent, doubles only in flight."""
         return (
             self.lost == 0
             and self.duplicate_tickets == 0
