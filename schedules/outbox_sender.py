@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,6 +49,10 @@ COALESCE_SEPARATOR = "\n\n"
 # A chat starts no new send after this share of the lease has passed: the rest of its rows stay
 # leased and go after expiry, rather than risk another sender claiming them mid-send.
 LEASE_USABLE_SHARE = 0.5
+# A sent message whose row cannot be marked sent goes again after the lease: worth a few tries
+# (the pool reconnects after a dropped connection) before letting the drain fail.
+RECORD_SENT_TRIES = 3
+RECORD_SENT_PAUSE_SECONDS = 0.5
 
 
 @dataclass(slots=True)
@@ -301,13 +306,30 @@ class OutboxSender:
                 type(error).__name__,
             )
             return await self._retry(row, 0.0, type(error).__name__, report)
-        await self._settle(
-            lambda s: outbox.mark_sent(
-                s, message_id=row.id, sent_message_id=sent_id, now=self._clock.now()
-            )
-        )
+        await self._record_sent(row, sent_id)
         report.sent += 1
         return None
+
+    async def _record_sent(self, row: _Row, sent_id: str) -> None:
+        """Mark the row sent, trying again after a database error: the message is out, and a
+        row left pending would go a second time once its lease runs out."""
+        for attempt in range(1, RECORD_SENT_TRIES + 1):
+            try:
+                await self._settle(
+                    lambda s: outbox.mark_sent(
+                        s, message_id=row.id, sent_message_id=sent_id, now=self._clock.now()
+                    )
+                )
+                return
+            except (SQLAlchemyError, OSError) as error:
+                if attempt == RECORD_SENT_TRIES:
+                    raise
+                logger.warning(
+                    "recording outbox message %s as sent failed (%s); trying again",
+                    row.id,
+                    type(error).__name__,
+                )
+                await self._clock.sleep(RECORD_SENT_PAUSE_SECONDS * attempt)
 
     # --- Outcomes ---
 
@@ -335,16 +357,15 @@ class OutboxSender:
         if not waiting:
             return
 
+        by_due_at: dict[datetime, list[int]] = {}
+        for chat in waiting:
+            by_due_at.setdefault(chat.due_at, []).extend(row.id for row in chat.rows)
+
         async def postpone_all(session: AsyncSession) -> None:
-            for chat in waiting:
-                for row in chat.rows:
-                    await outbox.reschedule(
-                        session,
-                        message_id=row.id,
-                        due_at=chat.due_at,
-                        error=None,
-                        count_attempt=False,
-                    )
+            for due_at, message_ids in by_due_at.items():
+                await outbox.postpone(
+                    session, message_ids=message_ids, due_at=due_at, owner=self.owner
+                )
 
         await self._settle(postpone_all)
         report.rescheduled += sum(len(chat.rows) for chat in waiting)

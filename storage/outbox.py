@@ -193,6 +193,25 @@ async def reschedule(
     return message
 
 
+async def postpone(
+    session: AsyncSession, *, message_ids: Sequence[int], due_at: datetime, owner: str
+) -> int:
+    """Make these pending messages, still leased to `owner`, due at `due_at` and release them
+    without counting an attempt; returns how many were."""
+    statement = (
+        sa.update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id).in_(message_ids),
+            col(OutboxMessage.status) == OutboxStatus.PENDING,
+            col(OutboxMessage.lease_owner) == owner,
+        )
+        .values(due_at=require_aware(due_at, name="due_at"), lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.exec(statement)
+    return int(result.rowcount)
+
+
 async def mark_failed(
     session: AsyncSession, *, message_id: int, error: str, now: datetime
 ) -> OutboxMessage:
