@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -170,5 +171,32 @@ async def telegram_world(
         await service.start()
         try:
             yield World(fake, service, clock)
+        finally:
+            await service.stop()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@asynccontextmanager
+async def telegram_webhook_world(
+    communities: Sequence[CommunityConfig], database_url: str, media_dir: Path, *, secret: str
+) -> AsyncIterator[tuple[World, str]]:
+    """The bot in webhook mode against the fake Bot API; yields the world and the webhook URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram"
+    async with fake_telegram(communities) as fake:
+        clock = fake.clock
+        assert isinstance(clock, FakeClock)
+        service = service_for(
+            fake, clock, communities, database_url, media_dir, webhook=(url, port, secret)
+        )
+        await service.start()
+        try:
+            yield World(fake, service, clock), url
         finally:
             await service.stop()

@@ -522,19 +522,24 @@ async def test_merged_text_stays_within_one_telegram_message(
 # --- Crash safety and the run loop ---
 
 
+async def _die_mid_send(session_factory: SessionFactory, clock: FakeClock, *, owner: str) -> None:
+    """A sender claims the rows and dies while both chats are mid-send."""
+    hanging = HangingMessenger(clock)
+    doomed = OutboxSender(session_factory, {"tg": hanging}, clock, LIMITS, owner=owner)
+    crashed = asyncio.create_task(doomed.drain_once())
+    async with asyncio.timeout(RUN_TIMEOUT_SECONDS):
+        await hanging.two_in_flight.wait()
+    crashed.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await crashed
+
+
 async def test_rows_of_a_sender_that_died_are_sent_once_after_the_lease_expires(
     session_factory: SessionFactory, messenger: RecordingMessenger, clock: FakeClock
 ) -> None:
     messages = _texts(PRIVATE, "p", 3) + _texts(GROUP, "g", 3)
     await _queue(session_factory, clock, *messages)
-    hanging = HangingMessenger(clock)
-    doomed = OutboxSender(session_factory, {"tg": hanging}, clock, LIMITS, owner="doomed")
-    crashed = asyncio.create_task(doomed.drain_once())
-    async with asyncio.timeout(RUN_TIMEOUT_SECONDS):
-        await hanging.two_in_flight.wait()  # both chats are mid-send
-    crashed.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await crashed
+    await _die_mid_send(session_factory, clock, owner="doomed")
 
     survivor = OutboxSender(session_factory, {"tg": messenger}, clock, LIMITS, owner="survivor")
     assert (await survivor.drain_once()).claimed == 0  # still leased
@@ -556,14 +561,7 @@ async def test_a_restarted_sender_sends_what_it_had_leased_before_it_died_at_onc
 ) -> None:
     messages = _texts(PRIVATE, "p", 3) + _texts(GROUP, "g", 3)
     await _queue(session_factory, clock, *messages)
-    hanging = HangingMessenger(clock)
-    before_crash = OutboxSender(session_factory, {"tg": hanging}, clock, LIMITS, owner="bot-1")
-    crashed = asyncio.create_task(before_crash.drain_once())
-    async with asyncio.timeout(RUN_TIMEOUT_SECONDS):
-        await hanging.two_in_flight.wait()
-    crashed.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await crashed
+    await _die_mid_send(session_factory, clock, owner="bot-1")
 
     other = OutboxSender(session_factory, {"tg": messenger}, clock, LIMITS, owner="bot-2")
     after_restart = OutboxSender(session_factory, {"tg": messenger}, clock, LIMITS, owner="bot-1")

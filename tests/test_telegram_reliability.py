@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ from bot.simulation import (
     World,
     fake_telegram,
     service_for,
+    telegram_webhook_world,
 )
 from handlers.clock import FakeClock
 from handlers.community import CommunityConfig
@@ -24,12 +24,6 @@ from storage.models import TicketStatus
 from tests.conftest import all_tickets
 
 REPORT = "二期篮球场的铁丝网破了个大洞，麻烦修一下"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_messages_saved_before_a_crash_are_sent_after_restart(
@@ -60,44 +54,29 @@ async def test_messages_saved_before_a_crash_are_sent_after_restart(
 async def test_webhook_mode_checks_the_secret_token(
     sample_community: CommunityConfig, database_url: str, tmp_path: Path
 ) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/telegram"
-    async with fake_telegram([sample_community]) as fake:
-        clock = fake.clock
-        assert isinstance(clock, FakeClock)
-        service = service_for(
-            fake,
-            clock,
-            [sample_community],
-            database_url,
-            tmp_path,
-            webhook=(url, port, "s3cret-token_1"),
-        )
-        await service.start()
-        try:
-            world = World(fake, service, clock)
-            world.send(RESIDENTS, RIDER, REPORT)
-            await world.settle()
-            assert len(await all_tickets(world)) == 1
-            forged = {
-                "update_id": 999999,
-                "message": {
-                    "message_id": 77,
-                    "date": 0,
-                    "text": "13栋楼下的消防通道被私家车堵死了",
-                    "chat": {"id": RESIDENTS, "type": "supergroup", "title": "x"},
-                    "from": {"id": RIDER_2, "is_bot": False, "first_name": "x"},
-                },
-            }
-            async with httpx.AsyncClient() as client:
-                wrong = await client.post(
-                    url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
-                )
-                missing = await client.post(url, json=forged)
-            assert wrong.status_code == 403 and missing.status_code == 403
-            assert len(await all_tickets(world)) == 1
-        finally:
-            await service.stop()
+    async with telegram_webhook_world(
+        [sample_community], database_url, tmp_path, secret="s3cret-token_1"
+    ) as (world, url):
+        world.send(RESIDENTS, RIDER, REPORT)
+        await world.settle()
+        assert len(await all_tickets(world)) == 1
+        forged = {
+            "update_id": 999999,
+            "message": {
+                "message_id": 77,
+                "date": 0,
+                "text": "13栋楼下的消防通道被私家车堵死了",
+                "chat": {"id": RESIDENTS, "type": "supergroup", "title": "x"},
+                "from": {"id": RIDER_2, "is_bot": False, "first_name": "x"},
+            },
+        }
+        async with httpx.AsyncClient() as client:
+            wrong = await client.post(
+                url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
+            )
+            missing = await client.post(url, json=forged)
+        assert wrong.status_code == 403 and missing.status_code == 403
+        assert len(await all_tickets(world)) == 1
 
 
 async def test_a_429_and_a_500_are_retried_and_nothing_is_lost(world: World) -> None:

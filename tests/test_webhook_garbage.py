@@ -23,7 +23,6 @@ import base64
 import copy
 import json
 import math
-import socket
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
@@ -39,10 +38,9 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from bot.fake_wecom import CallbackSigner, FakeWeCom
-from bot.simulation import RESIDENTS, RIDER, World, fake_telegram, service_for
+from bot.simulation import RESIDENTS, RIDER, World, telegram_webhook_world
 from bot.wecom_callback import AI_BOT_PATH, APP_PATH
 from bot.wecom_simulation import RESIDENTS_WECOM, RIDER_WECOM, WeComWorld, wecom_world
-from handlers.clock import FakeClock
 from handlers.community import CommunityConfig
 from storage.models import OutboxMessage, ProcessedMessage, Ticket
 from tests.garbage import json_kind, json_values, json_values_except, strings
@@ -140,31 +138,19 @@ class TelegramWebhook:
         return answer.status_code
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 async def telegram_webhook(
     sample_community: CommunityConfig, database_url: str, tmp_path: Path
 ) -> AsyncIterator[TelegramWebhook]:
-    """The bot in webhook mode against the fake Bot API, as test_telegram_reliability starts it."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/telegram"
-    async with fake_telegram([sample_community]) as fake:
-        clock = fake.clock
-        assert isinstance(clock, FakeClock)
-        service = service_for(
-            fake, clock, [sample_community], database_url, tmp_path, webhook=(url, port, SECRET)
-        )
-        await service.start()
-        try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                yield TelegramWebhook(url, World(fake, service, clock), client)
-        finally:
-            await service.stop()
+    """The bot in webhook mode against the fake Bot API."""
+    async with (
+        telegram_webhook_world([sample_community], database_url, tmp_path, secret=SECRET) as (
+            world,
+            url,
+        ),
+        httpx.AsyncClient(timeout=10) as client,
+    ):
+        yield TelegramWebhook(url, world, client)
 
 
 VALID_MESSAGE: dict[str, Any] = {
