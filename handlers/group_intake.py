@@ -44,7 +44,7 @@ from storage.people import find_person_by_account, get_person
 from storage.tickets import (
     get_ticket,
     list_attachments,
-    list_open_tickets,
+    list_recent_open_tickets,
     update_ticket_description,
 )
 
@@ -349,18 +349,20 @@ async def _find_duplicate(
     Places match by canonical name (公园 is 扬帆公园, 12幢 is 十二栋); a report naming no
     place matches only a very recent one.
     """
-    if verdict.grid_id is None:
+    if verdict.grid_id is None or verdict.category is None:
         return None
     places = runtime.parser_for(community).places
     own = _place_keys(places, verdict.place_text)
     now = runtime.clock.now()
-    candidates = await list_open_tickets(
-        session, community_id=community.community.id, grid_id=verdict.grid_id
+    candidates = await list_recent_open_tickets(
+        session,
+        community_id=community.community.id,
+        grid_id=verdict.grid_id,
+        category=verdict.category,
+        since=now - DUPLICATE_WINDOW,
     )
     for ticket in reversed(candidates):
         age = now - ticket.created_at
-        if ticket.category != verdict.category or age > DUPLICATE_WINDOW:
-            continue
         theirs = _place_keys(places, ticket.place_text)
         if own & theirs or ((not own or not theirs) and age <= DUPLICATE_ANY_PLACE_WINDOW):
             return ticket

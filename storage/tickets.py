@@ -167,6 +167,25 @@ async def list_open_tickets(
     return sorted(await session.exec(statement), key=lambda t: (t.created_at, t.number))
 
 
+async def list_recent_open_tickets(
+    session: AsyncSession,
+    *,
+    community_id: str,
+    grid_id: str,
+    category: str,
+    since: datetime,
+) -> list[Ticket]:
+    """Open tickets of one grid and category created since `since`, oldest first."""
+    statement = select(Ticket).where(
+        Ticket.community_id == community_id,
+        col(Ticket.status).in_(OPEN_STATUSES),
+        Ticket.grid_id == grid_id,
+        Ticket.category == category,
+        col(Ticket.created_at) >= require_aware(since, name="since"),
+    )
+    return sorted(await session.exec(statement), key=lambda t: (t.created_at, t.number))
+
+
 async def list_tickets_for_reporter(
     session: AsyncSession, *, reporter_id: uuid.UUID, open_only: bool = False
 ) -> list[Ticket]:

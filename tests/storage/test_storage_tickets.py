@@ -24,6 +24,7 @@ from storage.tickets import (
     get_ticket_by_number,
     list_attachments,
     list_open_tickets,
+    list_recent_open_tickets,
     list_tickets_for_assignee,
     list_tickets_for_reporter,
     ticket_history,
@@ -110,6 +111,25 @@ async def test_open_tickets_are_oldest_first_and_filtered_by_grid(
 
     assert [t.id for t in everywhere] == [oldest.id, other_grid.id, newest.id]
     assert [t.id for t in in_g1] == [oldest.id, newest.id]
+
+
+async def test_recent_open_tickets_of_a_grid_and_category_since_a_time(
+    session: AsyncSession, new_ticket: TicketFactory
+) -> None:
+    since = NOW - timedelta(hours=24)
+    older = await new_ticket(grid_id="g1", now=since + timedelta(hours=1))
+    newer = await new_ticket(grid_id="g1", now=NOW)
+    await new_ticket(grid_id="g1", now=since - timedelta(seconds=1))  # before the window
+    await new_ticket(grid_id="g1", category="noise", now=NOW)
+    await new_ticket(grid_id="g2", now=NOW)
+    resolved = await new_ticket(grid_id="g1", now=NOW)
+    await change_ticket_status(session, ticket=resolved, to_status=TicketStatus.REJECTED, now=NOW)
+
+    found = await list_recent_open_tickets(
+        session, community_id=COMMUNITY, grid_id="g1", category="streetlight", since=since
+    )
+
+    assert [t.id for t in found] == [older.id, newer.id]
 
 
 async def test_tickets_by_reporter_newest_first_and_by_assignee_open_only(
