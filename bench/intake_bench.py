@@ -40,6 +40,7 @@ COMMUNITIES = 10
 PHOTO_EVERY = 5
 PHOTO = b"\xff\xd8\xff\xe0" + os.urandom(30_000)
 PACED_PER_SECOND = 10
+TELEGRAM_MESSAGES_PER_SECOND = 30
 SENDING = {"sendmessage", "sendphoto", "sendmediagroup", "sendvideo"}
 
 
@@ -255,6 +256,13 @@ def figures_rows(bench: str, reports: int, ours: Measured, echo: Measured) -> li
             f"{ours.cpu_ms_per_report:.1f} / {echo.cpu_ms_per_report:.1f}",
             f"messages sent per report: ours {ours.messages_per_report:.2f}, echo "
             f"{echo.messages_per_report:.2f}",
+        ),
+        Row(
+            bench,
+            "reports/s Telegram lets out",
+            f"{TELEGRAM_MESSAGES_PER_SECOND / ours.messages_per_report:.1f}",
+            f"{TELEGRAM_MESSAGES_PER_SECOND} msg/s per bot ÷ messages per report: the ceiling "
+            "of sustained intake, whatever the bot's own speed",
         ),
         Row(bench, "report→ping p50 / p99 ms", p50_p99(ours.latencies_ms), paced),
         Row(bench, "echo report→reply p50 / p99 ms", p50_p99(echo.latencies_ms), paced),
