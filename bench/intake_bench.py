@@ -24,15 +24,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import scale_bench
 from common import Row, format_table, fresh_postgres_database, percentile
 from sqlmodel import select
 
 from bot.fake_telegram import FakeTelegram, FloodLimits
 from bot.fault_drills import BotProcess, bot_environment, intake_progress
 from bot.simulation import RIDER, RIDER_2, populate
-from bot.workload import distinct_reports, residents_group_id, write_community_copies
-from handlers.community import CommunityConfig, load_communities
-from storage.database import create_engine, create_session_factory
+from bot.workload import (
+    SAMPLE_COMMUNITY,
+    distinct_reports,
+    residents_group_id,
+    write_community_copies,
+)
+from handlers.community import CommunityConfig, load_communities, load_community
+from storage.database import create_engine, create_session_factory, upgrade_database
 from storage.models import Ticket
 
 BENCH = Path(__file__).resolve().parent
@@ -123,8 +129,9 @@ class Ours:
 
     name = "ours"
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, stored: int = 0) -> None:
         self.database_url = database_url
+        self.stored = stored  # tickets in the database before the stream
 
     def command(self) -> list[str]:
         return [sys.executable, str(BENCH / "intake_bot.py")]
@@ -138,7 +145,7 @@ class Ours:
         await self.engine.dispose()
 
     async def done(self, stream: Stream) -> bool:
-        return await intake_progress(self.sessions) == (len(stream.sent_at), 0)
+        return await intake_progress(self.sessions) == (self.stored + len(stream.sent_at), 0)
 
     async def latencies(self, stream: Stream, keys: Sequence[tuple[int, int]]) -> list[float]:
         """Report to the first ping of its ticket to a worker."""
@@ -146,6 +153,7 @@ class Ours:
             tickets = {
                 (int(t.source_chat_id.removeprefix("tg:")), int(t.source_message_id)): t
                 for t in await session.exec(select(Ticket))
+                if t.source_chat_id.removeprefix("tg:").lstrip("-").isdigit()
             }
         communities = {c.community.id: c for c in stream.configs}
         sent = bot_sends(stream.fake)
@@ -190,14 +198,23 @@ class Echo:
         ]
 
 
-async def measure(bot: Ours | Echo, database_url: str, reports: int, workdir: Path) -> Measured:
-    """Start the bot idle, send the burst, then the paced stream; stop it."""
+async def measure(
+    bot: Ours | Echo, database_url: str, reports: int, workdir: Path, *, stored: int = 0
+) -> Measured:
+    """Start the bot idle, send the burst, then the paced stream; stop it.
+
+    `stored` tickets of the sample community (served too) are in the database beforehand.
+    """
     paths = write_community_copies(workdir / "communities", COMMUNITIES)
     configs = load_communities([str(p) for p in paths])
+    served = list(paths)
+    if stored:
+        await store_tickets(database_url, stored)
+        served.append(SAMPLE_COMMUNITY)
     figures = Measured()
     async with FakeTelegram(limits=FloodLimits(enforce=False)) as fake, bot:
-        populate(fake, configs)
-        environment = bot_environment(fake, database_url, paths, workdir)
+        populate(fake, load_communities([str(p) for p in served]))
+        environment = bot_environment(fake, database_url, served, workdir)
         process = BotProcess(environment, workdir, bot.command())
         started = time.monotonic()
         process.start()
@@ -223,6 +240,44 @@ async def measure(bot: Ours | Echo, database_url: str, reports: int, workdir: Pa
         finally:
             await process.terminate()
     return figures
+
+
+async def store_tickets(database_url: str, count: int) -> None:
+    """`count` tickets of the sample community with their audit and intake rows (scale bench)."""
+    await upgrade_database(database_url)
+    engine = create_engine(database_url)
+    try:
+        fill = scale_bench.build_fill(load_community(SAMPLE_COMMUNITY), count, chatter=2)
+        await scale_bench.insert_fill(engine, fill)
+    finally:
+        await engine.dispose()
+
+
+async def memory_with_stored_tickets(stored: int, reports: int) -> list[Row]:
+    with tempfile.TemporaryDirectory(prefix="intake-") as directory:
+        workdir = Path(directory)
+        url = f"sqlite+aiosqlite:///{workdir / 'bot.db'}"
+        ours = await measure(Ours(url, stored), url, reports, workdir, stored=stored)
+    mib = {name: kib / 1024 for name, kib in ours.memory_kib.items()}
+    return [
+        Row(
+            "scale (sqlite)",
+            f"bot RSS with {stored:,} tickets: idle / after intake / peak MiB",
+            f"{ours.idle_kib / 1024:.0f} / {mib['VmRSS']:.0f} / {mib['VmHWM']:.0f}",
+            f"the bot serving that community; then {reports} reports as in the intake bench",
+        ),
+        Row(
+            "scale (sqlite)",
+            f"intake with {stored:,} tickets stored, reports/s",
+            f"{ours.throughput:.0f}",
+            f"CPU {ours.cpu_ms_per_report:.1f} ms per report",
+        ),
+    ]
+
+
+def memory_rows(stored: int = 100_000, reports: int = 2000) -> list[Row]:
+    """The bot's memory (and intake) with `stored` tickets in its database."""
+    return asyncio.run(memory_with_stored_tickets(stored, reports))
 
 
 async def compare(database: str, reports: int) -> list[Row]:
@@ -286,7 +341,13 @@ def main() -> None:
     options = argparse.ArgumentParser(description=__doc__)
     options.add_argument("--reports", type=int, default=2000)
     options.add_argument("--databases", default="sqlite,postgresql")
+    options.add_argument(
+        "--stored", type=int, default=0, help="instead: the bot's memory with N tickets stored"
+    )
     args = options.parse_args()
+    if args.stored:
+        print(format_table(memory_rows(args.stored, args.reports)))
+        return
     print(format_table(rows(args.reports, args.databases.split(","))))
 
 

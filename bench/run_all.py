@@ -30,6 +30,7 @@ def benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         ("parser", lambda: parser_throughput.rows(*((2, 3) if quick else (7, 30)))),
         ("reminders", lambda: reminders_bench.rows(500 if quick else 10_000)),
         ("scale", lambda: scale_bench.rows(**({"tickets": 5000} if quick else {}))),
+        ("scale-memory", lambda: intake_bench.memory_rows(*((5000, 200) if quick else ()))),
     ]
 
 
