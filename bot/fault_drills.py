@@ -10,7 +10,6 @@ only if it was in flight at a kill. Used by `make chaos` (bench/chaos.py) and, s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
 import re
@@ -202,6 +201,7 @@ class Drill:
     reports: list[tuple[int, int]] = field(default_factory=list)  # (group, message id)
     counts: DrillCounts = field(init=False)
     random: random.Random = field(init=False)
+    sessions: async_sessionmaker[AsyncSession] = field(init=False)
     exit_code: int | None = None
 
     async def run(self) -> DrillCounts:
@@ -211,6 +211,17 @@ class Drill:
         paths = write_community_copies(self.workdir / "communities", self.communities)
         self.configs = load_communities([str(p) for p in paths])
         started = time.monotonic()
+        engine = create_engine(self.database_url)  # connects lazily, after the bot migrated
+        self.sessions = create_session_factory(engine)
+        try:
+            await self._run_with_the_fake(paths)
+        finally:
+            await engine.dispose()
+        self.counts.restarts = self.process.starts - 1
+        self.counts.seconds = time.monotonic() - started
+        return self.counts
+
+    async def _run_with_the_fake(self, paths: Sequence[Path]) -> None:
         async with FakeTelegram() as self.fake:
             populate(self.fake, self.configs)
             self.process = BotProcess(
@@ -226,9 +237,6 @@ class Drill:
             finally:
                 self.exit_code = await self.process.terminate()
             await self._count()
-        self.counts.restarts = self.process.starts - 1
-        self.counts.seconds = time.monotonic() - started
-        return self.counts
 
     async def _burst(self) -> None:
         """Riders post the reports of every community, interleaved, at the drill's rate."""
@@ -247,17 +255,11 @@ class Drill:
 
     async def wait_for_tickets(self, *, at_least: int) -> None:
         """Until the bot has stored `at_least` tickets: it is mid-burst, connected, busy."""
-        engine = create_engine(self.database_url)
-        try:
-            while True:
-                with contextlib.suppress(Exception):  # no tables before the bot migrated
-                    async with engine.connect() as connection:
-                        stored = await connection.scalar(select(func.count()).select_from(Ticket))
-                    if (stored or 0) >= at_least:
-                        return
-                await asyncio.sleep(0.1)
-        finally:
-            await engine.dispose()
+        while True:
+            progress = await intake_progress(self.sessions)
+            if progress is not None and progress[0] >= at_least:
+                return
+            await asyncio.sleep(0.1)
 
     def retries_logged(self) -> int:
         """Log lines where the bot met a failure and retried (the disruption was felt)."""
@@ -268,26 +270,17 @@ class Drill:
 
     async def _wait_until_done(self) -> None:
         """Until every report has a ticket and the outbox is empty, or the deadline passes."""
-        engine = create_engine(self.database_url)
-        sessions = create_session_factory(engine)
         deadline = time.monotonic() + self.deadline_seconds
-        try:
-            while time.monotonic() < deadline:
-                if self.process.exited() is not None:
-                    raise RuntimeError(f"the bot exited:\n{self.process.logs()[-3000:]}")
-                if await intake_progress(sessions) == (len(self.reports), 0):
-                    return
-                await asyncio.sleep(0.5)
-        finally:
-            await engine.dispose()
+        while time.monotonic() < deadline:
+            if self.process.exited() is not None:
+                raise RuntimeError(f"the bot exited:\n{self.process.logs()[-3000:]}")
+            if await intake_progress(self.sessions) == (len(self.reports), 0):
+                return
+            await asyncio.sleep(0.5)
 
     async def _count(self) -> None:
-        engine = create_engine(self.database_url)
-        try:
-            async with create_session_factory(engine)() as session:
-                tickets = list(await session.exec(select(Ticket)))
-        finally:
-            await engine.dispose()
+        async with self.sessions() as session:
+            tickets = list(await session.exec(select(Ticket)))
         per_report = Counter((t.source_chat_id, t.source_message_id) for t in tickets)
         self.counts.tickets = len(tickets)
         self.counts.lost = sum(1 for g, m in self.reports if (f"tg:{g}", str(m)) not in per_report)

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from sqlmodel import select
 from bot.fake_wecom import CallbackResponse, FakeWeCom
 from bot.serve import serve
 from bot.settings import load_settings
+from bot.simulation import free_port
 from bot.wecom_callback import APP_PATH
 from bot.wecom_simulation import RIDER_WECOM, populate_wecom
 from handlers.community import CommunityConfig
@@ -24,12 +24,6 @@ from storage.models import Ticket
 from tests.conftest import SAMPLE_COMMUNITY
 
 SECONDS = 20.0  # real time allowed for each wait (each takes well under a second)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _environment(fake: FakeWeCom, robot_keys: dict[str, str], tmp_path: Path, port: int) -> dict:
@@ -92,7 +86,7 @@ async def test_run_serves_wecom_alone_and_stops_on_sigterm(
 ) -> None:
     async with FakeWeCom() as fake:
         robot_keys = populate_wecom(fake, sample_community)
-        port = _free_port()
+        port = free_port()
         for name, value in _environment(fake, robot_keys, tmp_path, port).items():
             monkeypatch.setenv(name, value)
         running = asyncio.create_task(serve(load_settings(env_file=None)))
